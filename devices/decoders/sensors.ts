@@ -1,0 +1,81 @@
+import { RejectError } from '../../hub/errors.js';
+import type { Candidate, DecoderDefinition } from '../decoder.js';
+import { isPlainObject, parseJson, payloadText } from './payload.js';
+
+/** Keys of a value object that are not sensors of their own. */
+const META_KEYS = new Set(['ts', 'time', 'timestamp']);
+
+function valueObject(device: string, sensor: string, o: Record<string, unknown>, ts: unknown): Candidate {
+  if (!('value' in o)) {
+    throw new RejectError(
+      'invalid_shape',
+      `expected {"value": number, "unit"?: string, "ts"?: time} for ${sensor}`,
+    );
+  }
+  const c: Candidate = { device, sensor, value: o.value };
+  if (o.unit !== undefined) {
+    if (typeof o.unit !== 'string')
+      throw new RejectError('invalid_shape', `"unit" of ${sensor} must be a string`);
+    c.unit = o.unit;
+  }
+  if (o.metric !== undefined) {
+    if (typeof o.metric !== 'string')
+      throw new RejectError('invalid_shape', `"metric" of ${sensor} must be a string`);
+    c.metric = o.metric;
+  }
+  const t = o.ts ?? o.time ?? o.timestamp ?? ts;
+  if (t !== undefined) c.ts = t;
+  return c;
+}
+
+/**
+ * The hub's own topics:
+ * - `sensors/<device>/<sensor>`: a bare number (or true/false, on/off), or
+ *   `{"value": 21.5, "unit": "Cel", "ts": 1700000000000}`;
+ * - `sensors/<device>`: `{"temperature": 21.5, "humidity": 40, "ts": ...}`, where each
+ *   value is a number or a value object as above.
+ */
+export const sensorsDecoder: DecoderDefinition = {
+  name: 'sensors',
+  topics: ['sensors/<device>/<sensor>', 'sensors/<device>'],
+  match: (levels) => levels[0] === 'sensors' && (levels.length === 2 || levels.length === 3),
+  deviceOf: (levels) => levels[1],
+  decode(msg, levels) {
+    const device = levels[1]!;
+    const text = payloadText(msg.payload).trim();
+    if (levels.length === 3) {
+      const sensor = levels[2]!;
+      if (text.startsWith('{') || text.startsWith('[') || text.startsWith('"')) {
+        const json = parseJson(text);
+        if (typeof json === 'string') return [{ device, sensor, value: json }];
+        if (!isPlainObject(json))
+          throw new RejectError('invalid_shape', 'expected a number or a JSON object, got an array');
+        return [valueObject(device, sensor, json, undefined)];
+      }
+      return [{ device, sensor, value: text }];
+    }
+    if (!text.startsWith('{')) {
+      throw new RejectError(
+        'invalid_shape',
+        `sensors/${device} expects a JSON object of sensors, e.g. {"temperature":21.5}`,
+      );
+    }
+    const json = parseJson(text);
+    if (!isPlainObject(json)) throw new RejectError('invalid_shape', 'expected a JSON object of sensors');
+    const ts = json.ts ?? json.time ?? json.timestamp;
+    const out: Candidate[] = [];
+    for (const [sensor, v] of Object.entries(json)) {
+      if (META_KEYS.has(sensor)) continue;
+      if (isPlainObject(v)) {
+        try {
+          out.push(valueObject(device, sensor, v, ts));
+        } catch (err) {
+          if (!(err instanceof RejectError)) throw err;
+          out.push({ device, sensor, value: v, reject: err });
+        }
+      } else out.push(ts === undefined ? { device, sensor, value: v } : { device, sensor, value: v, ts });
+    }
+    if (out.length === 0) throw new RejectError('invalid_shape', 'the object has no sensor values');
+    return out;
+  },
+};

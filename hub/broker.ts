@@ -1,0 +1,150 @@
+import { createServer, type Server } from 'node:net';
+import { Aedes, type AedesPublishPacket, type Client } from 'aedes';
+import type { Logger } from 'pino';
+import type { RawMessage } from './core/reading.js';
+import { HubError } from './errors.js';
+
+export interface BrokerOptions {
+  host: string;
+  port: number;
+  users: ReadonlyArray<{ username: string; password: string }>;
+  log: Logger;
+  /**
+   * Called for every publish from a client, before it is acknowledged: for QoS 1 the
+   * PUBACK goes out only when the returned promise settles.
+   */
+  onMessage(msg: RawMessage, qos: 0 | 1 | 2): void | Promise<void>;
+  onClientConnect?(clientId: string): void;
+  onClientDisconnect?(clientId: string, clean: boolean): void;
+}
+
+/** Topics only the hub itself may publish: a device must not spoof readings or states. */
+const RESERVED = /^(hub|\$SYS)\//;
+
+/**
+ * The only module that touches Aedes. Readings are consumed in process, in the
+ * publish path (authorizePublish), never through a socket subscriber: a slow socket
+ * subscriber makes plain Aedes fall over under load.
+ */
+export class Broker {
+  #aedes: Aedes | undefined;
+  #server: Server | undefined;
+  #port = 0;
+
+  constructor(private readonly opts: BrokerOptions) {}
+
+  get port(): number {
+    return this.#port;
+  }
+
+  get connectedClients(): number {
+    return this.#aedes?.connectedClients ?? 0;
+  }
+
+  async start(): Promise<void> {
+    const { opts } = this;
+    const log = opts.log;
+    const aedes = await Aedes.createBroker({
+      // Idle clients are dropped after 1.5x their keepalive [MQTT-3.1.2-24]; no broker heartbeat topic needed.
+      heartbeatInterval: 60_000,
+      connectTimeout: 10_000,
+      drainTimeout: 10_000,
+    });
+    this.#aedes = aedes;
+
+    if (opts.users.length > 0) {
+      const users = new Map(opts.users.map((u) => [u.username, u.password]));
+      aedes.authenticate = (_client, username, password, done) => {
+        const ok = username !== undefined && users.get(username) === password?.toString();
+        if (ok) return done(null, true);
+        const err = Object.assign(new Error('bad username or password'), { returnCode: 4 as const });
+        done(err, null);
+      };
+    }
+
+    aedes.authorizePublish = (client: Client | null, packet, done) => {
+      if (!client) return done(null); // a will published by the broker itself
+      if (RESERVED.test(packet.topic)) return done(new Error(`${packet.topic}: reserved for the hub`));
+      const msg: RawMessage = {
+        topic: packet.topic,
+        payload: Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload),
+        receivedAt: Date.now(),
+        source: 'mqtt',
+        clientId: client.id,
+      };
+      let pending: void | Promise<void>;
+      try {
+        pending = opts.onMessage(msg, packet.qos);
+      } catch (err) {
+        log.error({ err, topic: packet.topic }, 'ingest failed');
+        return done(null);
+      }
+      if (pending) {
+        pending.then(
+          () => done(null),
+          (err) => {
+            log.error({ err, topic: packet.topic }, 'ingest failed');
+            done(null);
+          },
+        );
+      } else done(null);
+    };
+
+    aedes.on('client', (c) => opts.onClientConnect?.(c.id));
+    // _disconnected is set only by a DISCONNECT packet: the same test Aedes uses to
+    // decide whether to publish a client's will [MQTT-3.1.2-8].
+    aedes.on('clientDisconnect', (c) =>
+      opts.onClientDisconnect?.(c.id, (c as unknown as { _disconnected?: boolean })._disconnected === true),
+    );
+    aedes.on('clientError', (c, err) => log.debug({ clientId: c.id, err: err.message }, 'client error'));
+    aedes.on('connectionError', (c, err) =>
+      log.debug({ clientId: c?.id, err: err.message }, 'connection error'),
+    );
+
+    const server = createServer(aedes.handle);
+    this.#server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (err: NodeJS.ErrnoException) => {
+        reject(
+          err.code === 'EADDRINUSE'
+            ? new HubError(
+                'HUB_PORT_IN_USE',
+                `MQTT port ${opts.host}:${opts.port} is in use (set mqtt.port or HUB_MQTT_PORT)`,
+              )
+            : err,
+        );
+      });
+      server.listen(opts.port, opts.host, () => resolve());
+    });
+    const addr = server.address();
+    this.#port = typeof addr === 'object' && addr ? addr.port : opts.port;
+    log.info({ host: opts.host, port: this.#port }, 'MQTT broker listening');
+  }
+
+  /** Publishes on behalf of the hub (no authorization, no ingest). */
+  publish(topic: string, payload: string | Buffer, retain = false, qos: 0 | 1 = 0): Promise<void> {
+    const aedes = this.#aedes;
+    if (!aedes || aedes.closed) return Promise.resolve();
+    const packet = {
+      cmd: 'publish' as const,
+      topic,
+      payload: typeof payload === 'string' ? Buffer.from(payload) : payload,
+      qos,
+      retain,
+      dup: false,
+    };
+    return new Promise((resolve) => aedes.publish(packet as unknown as AedesPublishPacket, () => resolve()));
+  }
+
+  /** Stops accepting connections, then disconnects every client. */
+  async stop(): Promise<void> {
+    const server = this.#server;
+    const aedes = this.#aedes;
+    this.#server = undefined;
+    this.#aedes = undefined;
+    // server.close() only resolves once every connection ended, and aedes.close() ends them.
+    const closed = server ? new Promise<void>((r) => server.close(() => r())) : Promise.resolve();
+    if (aedes) await new Promise<void>((r) => aedes.close(() => r()));
+    await closed;
+  }
+}

@@ -1,0 +1,126 @@
+import { z } from 'zod';
+import { parseDuration } from '../core/duration.js';
+import { ID_PATTERN } from '../core/reading.js';
+
+/** "500ms", "1s", "5m" or a number of milliseconds; parsed to milliseconds. */
+export const duration = z.union([z.number(), z.string()]).transform((v, ctx) => {
+  const ms = parseDuration(v);
+  if (ms === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected a duration such as "500ms", "1s", "5m" or a number of milliseconds, got ${JSON.stringify(v)}`,
+    });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+const port = z.number().int().min(0).max(65535);
+const host = z.string().min(1);
+export const id = z.string().regex(ID_PATTERN, { message: 'expected an id of [A-Za-z0-9_.-]{1,64}' });
+
+const mqttUser = z.strictObject({ username: z.string().min(1), password: z.string().min(1) });
+
+const mqtt = z.strictObject({
+  host: host.default('127.0.0.1'),
+  port: port.default(1883),
+  /** Credentials; required when host is not a loopback address. */
+  users: z.array(mqttUser).default([]),
+  /** Larger payloads are quarantined as payload_too_large (whole sensor payloads are small). */
+  maxPayloadBytes: z
+    .number()
+    .int()
+    .min(16)
+    .max(16 * 1024 * 1024)
+    .default(256 * 1024),
+  /** Republish each canonical reading on hub/readings/<device>/<sensor>. */
+  republish: z.boolean().default(true),
+  /**
+   * Topic filters that carry no readings (commands, discovery): passed through the
+   * broker, never quarantined as unknown_topic.
+   */
+  ignore: z.array(z.string().min(1)).default(['cmnd/#', 'homeassistant/#', '+/set', '+/+/set']),
+});
+
+const http = z.strictObject({
+  host: host.default('127.0.0.1'),
+  port: port.default(8080),
+  /** Bearer token; required when host is not a loopback address. */
+  token: z.string().min(16).optional(),
+});
+
+const managed = z.strictObject({
+  binary: z.string().default('influxd'),
+  dataDir: z.string().default('./var/influxdb'),
+  /** 0 picks a free port. */
+  port: port.default(0),
+});
+
+const influx = z.strictObject({
+  /** An InfluxDB 1.x-compatible HTTP endpoint; when absent the hub runs its own influxd. */
+  url: z.url({ protocol: /^https?$/ }).optional(),
+  database: z.string().min(1).default('sensors'),
+  username: z.string().optional(),
+  password: z.string().optional(),
+  /** Points per write request. */
+  batchSize: z.number().int().min(1).max(50_000).default(5000),
+  /** A partial batch is written after this long. */
+  flushInterval: duration.default(200),
+  /** Write requests in flight at once. */
+  maxInFlight: z.number().int().min(1).max(16).default(2),
+  /** Readings held in memory waiting for InfluxDB; past this, new readings are dropped and counted. */
+  maxQueued: z.number().int().min(1000).default(500_000),
+  /** Timeout of one write request. */
+  timeout: duration.default(10_000),
+  managed: managed.default(managed.parse({})),
+});
+
+const device = z.strictObject({
+  id,
+  name: z.string().optional(),
+  location: z.string().optional(),
+  tags: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/), z.string()).default({}),
+});
+
+const log = z.strictObject({
+  level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
+export const isLoopback = (h: string) => LOOPBACK.test(h);
+
+export const configSchema = z
+  .strictObject({
+    mqtt: mqtt.default(mqtt.parse({})),
+    http: http.default(http.parse({})),
+    influx: influx.default(influx.parse({})),
+    log: log.default(log.parse({})),
+    devices: z.array(device).default([]),
+    /** Where the hub keeps its state (quarantine log, managed InfluxDB unless set). */
+    dataDir: z.string().default('./var'),
+  })
+  .superRefine((c, ctx) => {
+    if (!isLoopback(c.mqtt.host) && c.mqtt.users.length === 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['mqtt', 'users'],
+        message: `expected at least one {username, password}: mqtt.host ${c.mqtt.host} is not a loopback address`,
+      });
+    }
+    if (!isLoopback(c.http.host) && !c.http.token) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['http', 'token'],
+        message: `expected a bearer token of 16 characters or more: http.host ${c.http.host} is not a loopback address`,
+      });
+    }
+    const seen = new Set<string>();
+    c.devices.forEach((d, i) => {
+      if (seen.has(d.id))
+        ctx.addIssue({ code: 'custom', path: ['devices', i, 'id'], message: `duplicate device id ${d.id}` });
+      seen.add(d.id);
+    });
+  });
+
+export type HubConfig = z.output<typeof configSchema>;
+export type HubConfigInput = z.input<typeof configSchema>;

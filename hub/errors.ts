@@ -1,0 +1,55 @@
+/**
+ * One registry for every error code the hub reports and every reason a payload is
+ * quarantined. README.md documents each one; tests/unit/errors.test.ts fails when
+ * a code is missing there.
+ */
+
+export const HUB_ERRORS = {
+  HUB_CONFIG_INVALID: 'The configuration does not match the schema; each problem is listed with its path.',
+  HUB_CONFIG_UNREADABLE: 'The configuration file could not be read or is not valid YAML.',
+  HUB_LISTENER_NEEDS_AUTH: 'A listener on a non-loopback address needs credentials configured.',
+  HUB_PORT_IN_USE: 'A port the hub listens on is taken by another process.',
+  HUB_INFLUXD_MISSING:
+    'No InfluxDB URL is configured and the influxd binary (Debian package influxdb) is not installed.',
+  HUB_INFLUXD_FAILED: 'The managed influxd process did not start or exited.',
+  HUB_INFLUX_UNREACHABLE: 'The configured InfluxDB server did not answer.',
+  HUB_BAD_REQUEST: 'An HTTP API request has a missing or invalid parameter.',
+} as const;
+
+export type HubErrorCode = keyof typeof HUB_ERRORS;
+
+export class HubError extends Error {
+  readonly code: HubErrorCode;
+  constructor(code: HubErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'HubError';
+    this.code = code;
+  }
+}
+
+export const QUARANTINE_REASONS = {
+  payload_too_large: 'The payload is larger than mqtt.maxPayloadBytes.',
+  not_utf8: 'The payload is not valid UTF-8 text.',
+  invalid_json: 'The payload starts like JSON but does not parse.',
+  not_a_number: 'A value is not a number, a numeric string or a boolean.',
+  non_finite: 'A value is NaN or infinite.',
+  invalid_id: 'A device or sensor id is not of [A-Za-z0-9_.-]{1,64}.',
+  unknown_topic: 'No decoder handles this topic.',
+  unknown_unit: 'The unit is not known, or cannot be converted to the metric’s canonical unit.',
+  invalid_timestamp: 'The timestamp cannot be read as a date.',
+  invalid_shape: 'The JSON has the wrong shape for its topic (e.g. an array, or no value field).',
+  out_of_range: 'The value is outside the plausible range of its metric.',
+  empty_payload: 'The payload is empty.',
+} as const;
+
+export type QuarantineReason = keyof typeof QUARANTINE_REASONS;
+
+/** Thrown by decoders and pipeline steps; the pipeline turns it into a quarantine entry. */
+export class RejectError extends Error {
+  readonly reason: QuarantineReason;
+  constructor(reason: QuarantineReason, detail: string) {
+    super(detail);
+    this.name = 'RejectError';
+    this.reason = reason;
+  }
+}

@@ -1,0 +1,284 @@
+import { resolve } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { DECODERS } from '../devices/decoders/index.js';
+import { Broker } from './broker.js';
+import { configSchema, type HubConfig, type HubConfigInput } from './config/schema.js';
+import { EventBus } from './core/bus.js';
+import { createLogger } from './core/logger.js';
+import type { RawMessage, Reading } from './core/reading.js';
+import { topicMatches } from './core/topic.js';
+import { startHttp } from './http/server.js';
+import { createMetrics, type HubMetrics } from './metrics.js';
+import { type IngestResult, Pipeline } from './pipeline/pipeline.js';
+import { Quarantine } from './quarantine.js';
+import { DeviceRegistry } from './registry.js';
+import { InfluxHttp } from './storage/influx-http.js';
+import { InfluxWriter } from './storage/influx-writer.js';
+import { type ManagedInfluxd, startManagedInfluxd } from './storage/managed-influxd.js';
+
+export interface HubHandle {
+  readonly config: HubConfig;
+  readonly mqttUrl: string;
+  readonly httpUrl: string;
+  readonly influxUrl: string;
+  readonly bus: EventBus;
+  readonly registry: DeviceRegistry;
+  readonly quarantine: Quarantine;
+  readonly metrics: HubMetrics;
+  readonly log: Logger;
+  /** Feeds a message into the pipeline in process (boards, simulators, tests). */
+  ingest(msg: RawMessage): IngestResult;
+  /** Writes everything queued now and waits until InfluxDB confirmed it. */
+  flush(timeoutMs?: number): Promise<number>;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  logger?: Logger;
+  /** Extra HTTP routes. */
+  httpPlugins?: Array<(app: FastifyInstance) => Promise<void> | void>;
+  /** How long stop() waits for InfluxDB to confirm what is queued. */
+  drainTimeoutMs?: number;
+}
+
+/**
+ * Starts the hub: storage first, then the pipeline, then the listeners, so nothing
+ * is accepted before it can be stored. stop() runs the same steps in reverse, each
+ * guarded, and flushes what was accepted before InfluxDB goes away.
+ */
+export async function startHub(
+  input: HubConfigInput | HubConfig = {},
+  opts: StartOptions = {},
+): Promise<HubHandle> {
+  const config = configSchema.parse(input);
+  const log = opts.logger ?? createLogger(config.log.level);
+  const bus = new EventBus(log.child({ module: 'bus' }));
+  const metrics = createMetrics();
+  const stops: Array<[string, () => Promise<void> | void]> = [];
+  const stopAll = async () => {
+    for (const [name, fn] of stops.reverse()) {
+      try {
+        await fn();
+      } catch (err) {
+        log.error({ err, step: name }, 'stop step failed');
+      }
+    }
+    stops.length = 0;
+  };
+
+  try {
+    const quarantine = new Quarantine(bus, log.child({ module: 'quarantine' }), {
+      file: resolve(config.dataDir, 'quarantine.jsonl'),
+    });
+    quarantine.start();
+    stops.push(['quarantine', () => quarantine.stop()]);
+
+    let managed: ManagedInfluxd | undefined;
+    let influxUrl = config.influx.url;
+    if (!influxUrl) {
+      managed = await startManagedInfluxd({
+        ...config.influx.managed,
+        log: log.child({ module: 'influxd' }),
+      });
+      stops.push(['influxd', () => managed?.stop()]);
+      influxUrl = managed.url;
+    }
+    const influx = new InfluxHttp({
+      url: influxUrl,
+      database: config.influx.database,
+      username: config.influx.username,
+      password: config.influx.password,
+    });
+    let influxUp = false;
+    try {
+      await influx.waitReady(managed ? 5000 : 2000);
+      await influx.ensureDatabase();
+      influxUp = true;
+    } catch (err) {
+      // The hub still starts: readings queue up and are written when InfluxDB answers.
+      log.warn(
+        { err: (err as Error).message, url: influxUrl },
+        'InfluxDB not reachable yet; readings will queue',
+      );
+    }
+    metrics.influxUp.set(influxUp ? 1 : 0);
+
+    const writerLog = log.child({ module: 'writer' });
+    const writer = new InfluxWriter(influx, config.influx, writerLog, {
+      stored: (n, ms) => {
+        metrics.stored.inc(n);
+        metrics.writeLatency.observe(ms / 1000);
+        bus.emit('stored', n);
+      },
+      dropped: (n, reason) => metrics.dropped.inc({ reason }, n),
+      retry: () => metrics.retries.inc(),
+      rejected: (lines, status, body) => {
+        metrics.rejectedPoints.inc(lines.length);
+        writerLog.error(
+          { status, body: body.slice(0, 300), points: lines.length },
+          'points refused by InfluxDB',
+        );
+      },
+    });
+    stops.push([
+      'writer',
+      async () => {
+        const left = await writer.drain(opts.drainTimeoutMs ?? 30_000);
+        if (left > 0) log.error({ left }, 'readings not written before stop');
+        else log.info('all readings written');
+      },
+    ]);
+
+    const health = setInterval(async () => {
+      influxUp = await influx.ping(2000);
+      metrics.influxUp.set(influxUp ? 1 : 0);
+      if (influxUp) await influx.ensureDatabase().catch(() => undefined);
+    }, 5000);
+    health.unref();
+    stops.push(['health', () => clearInterval(health)]);
+
+    const registry = new DeviceRegistry(bus, config.devices);
+    registry.start();
+    stops.push(['registry', () => registry.stop()]);
+
+    const pipeline = new Pipeline({
+      decoders: DECODERS,
+      quarantine,
+      bus,
+      maxPayloadBytes: config.mqtt.maxPayloadBytes,
+      context: { deviceTags: registry.tagsOf(), maxFutureSkewMs: 5 * 60_000 },
+    });
+
+    const owner = {};
+    bus.on(owner, 'readings', (rs: readonly Reading[]) => {
+      writer.enqueue(rs);
+      metrics.readings.inc({ source: rs[0]!.source }, rs.length);
+    });
+    bus.on(owner, 'quarantine', (e) => metrics.quarantined.inc({ reason: e.reason }));
+    stops.push(['bus', () => bus.removeAll(owner)]);
+
+    const ingest = (msg: RawMessage): IngestResult => {
+      const res = pipeline.ingest(msg);
+      if (!res.handled && !config.mqtt.ignore.some((f) => topicMatches(f, msg.topic))) {
+        quarantine.add(msg, undefined, 'unknown_topic', `no decoder reads ${msg.topic.slice(0, 128)}`);
+      }
+      return res;
+    };
+
+    const broker = new Broker({
+      host: config.mqtt.host,
+      port: config.mqtt.port,
+      users: config.mqtt.users,
+      log: log.child({ module: 'broker' }),
+      onMessage: (msg) => {
+        metrics.messages.inc();
+        const res = ingest(msg);
+        if (msg.clientId && res.readings.length > 0)
+          registry.noteClient(msg.clientId, res.readings[0]!.device);
+      },
+      onClientConnect: () => metrics.clients.inc(),
+      onClientDisconnect: (id, clean) => {
+        metrics.clients.dec();
+        // Like an MQTT will: a lost connection means the device is gone; a clean
+        // DISCONNECT (a script that publishes and leaves) says nothing about the sensor.
+        registry.clientGone(id, clean);
+      },
+    });
+    await broker.start();
+    stops.push([
+      'broker',
+      async () => {
+        await broker.publish('hub/status', 'offline', true);
+        await broker.stop();
+      },
+    ]);
+
+    const outbound = {};
+    if (config.mqtt.republish) {
+      bus.on(outbound, 'readings', (rs) => {
+        for (const r of rs) void broker.publish(`hub/readings/${r.device}/${r.sensor}`, JSON.stringify(r));
+      });
+    }
+    bus.on(
+      outbound,
+      'availability',
+      (device, state) => void broker.publish(`hub/devices/${device}/availability`, state, true),
+    );
+    bus.on(
+      outbound,
+      'quarantine',
+      (e) => void broker.publish(`hub/quarantine/${e.device}`, JSON.stringify(e)),
+    );
+    stops.push(['outbound', () => bus.removeAll(outbound)]);
+    await broker.publish('hub/status', 'online', true);
+
+    const http = await startHttp({
+      host: config.http.host,
+      port: config.http.port,
+      token: config.http.token,
+      log: log.child({ module: 'http' }),
+      bus,
+      registry,
+      quarantine,
+      metrics,
+      influx,
+      plugins: opts.httpPlugins ?? [],
+      health: async () => ({
+        ok: influxUp,
+        influx: {
+          url: influxUrl,
+          reachable: influxUp,
+          queued: writer.queued,
+          lastError: writer.lastError ?? null,
+        },
+        mqtt: { port: broker.port, clients: broker.connectedClients },
+        devices: registry.list().length,
+        quarantined: quarantine.total(),
+      }),
+    });
+    stops.push(['http', () => http.app.close()]);
+
+    const mqttHost = config.mqtt.host.includes(':') ? `[${config.mqtt.host}]` : config.mqtt.host;
+    const httpHost = config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host;
+    log.info({ mqtt: broker.port, http: http.port, influx: influxUrl }, 'hub started');
+
+    let stopping: Promise<void> | undefined;
+    return {
+      config,
+      mqttUrl: `mqtt://${mqttHost}:${broker.port}`,
+      httpUrl: `http://${httpHost}:${http.port}`,
+      influxUrl,
+      bus,
+      registry,
+      quarantine,
+      metrics,
+      log,
+      ingest,
+      flush: (timeoutMs = 10_000) => {
+        writer.flushNow();
+        return waitIdle(writer, timeoutMs);
+      },
+      stop() {
+        stopping ??= (async () => {
+          log.info('hub stopping');
+          await stopAll();
+          log.info('hub stopped');
+        })();
+        return stopping;
+      },
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+async function waitIdle(writer: InfluxWriter, timeoutMs: number): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  while ((writer.queued > 0 || writer.inFlight > 0) && Date.now() < deadline) {
+    writer.flushNow();
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return writer.queued;
+}

@@ -1,0 +1,108 @@
+import type { Candidate, DecoderDefinition } from '../../devices/decoder.js';
+import type { EventBus } from '../core/bus.js';
+import type { RawMessage, Reading } from '../core/reading.js';
+import { RejectError } from '../errors.js';
+import type { Quarantine } from '../quarantine.js';
+import { type Draft, STEPS, type Step, type StepContext } from './steps.js';
+
+export interface PipelineOptions {
+  decoders: readonly DecoderDefinition[];
+  quarantine: Quarantine;
+  bus: EventBus;
+  /** Bytes; a larger payload is quarantined before decoding. */
+  maxPayloadBytes: number;
+  context: StepContext;
+  steps?: readonly Step[];
+}
+
+export interface IngestResult {
+  readings: Reading[];
+  rejected: number;
+  /** False when no decoder handles the topic. */
+  handled: boolean;
+}
+
+/**
+ * decode -> validate ids -> number -> metric -> unit -> range -> time -> tags.
+ * One message may give several readings; a bad sensor value is quarantined on its
+ * own and its siblings still go through.
+ */
+export class Pipeline {
+  readonly steps: readonly Step[];
+  constructor(private readonly opts: PipelineOptions) {
+    this.steps = opts.steps ?? STEPS;
+  }
+
+  decoderFor(levels: readonly string[]): DecoderDefinition | undefined {
+    for (const d of this.opts.decoders) if (d.match(levels)) return d;
+    return undefined;
+  }
+
+  ingest(msg: RawMessage): IngestResult {
+    const levels = msg.topic.split('/');
+    const decoder = this.decoderFor(levels);
+    if (!decoder) return { readings: [], rejected: 0, handled: false };
+    const device = decoder.deviceOf(levels);
+    if (msg.payload.length > this.opts.maxPayloadBytes) {
+      this.opts.quarantine.add(
+        msg,
+        device,
+        'payload_too_large',
+        `payload of ${msg.payload.length} bytes is over the limit of ${this.opts.maxPayloadBytes} (mqtt.maxPayloadBytes)`,
+      );
+      return { readings: [], rejected: 1, handled: true };
+    }
+    let candidates: Candidate[];
+    try {
+      candidates = decoder.decode(msg, levels);
+    } catch (err) {
+      if (!(err instanceof RejectError)) throw err;
+      this.opts.quarantine.add(msg, device, err.reason, err.message);
+      return { readings: [], rejected: 1, handled: true };
+    }
+    const readings: Reading[] = [];
+    let rejected = 0;
+    for (const c of candidates) {
+      const r = this.#run(c, msg);
+      if (r instanceof RejectError) {
+        rejected++;
+        this.opts.quarantine.add(msg, c.device, r.reason, `${c.sensor}: ${r.message}`);
+      } else readings.push(r);
+    }
+    if (readings.length > 0) this.opts.bus.emit('readings', readings);
+    return { readings, rejected, handled: true };
+  }
+
+  #run(c: Candidate, msg: RawMessage): Reading | RejectError {
+    const d: Draft = {
+      device: c.device,
+      sensor: c.sensor,
+      metric: '',
+      value: Number.NaN,
+      unit: '',
+      ts: msg.receivedAt,
+      source: msg.source,
+      quality: c.quality ?? 'good',
+      candidate: c,
+      receivedAt: msg.receivedAt,
+    };
+    try {
+      for (const step of this.steps) step.run(d, this.opts.context);
+    } catch (err) {
+      if (err instanceof RejectError) return err;
+      throw err;
+    }
+    const r: Reading = {
+      device: d.device,
+      sensor: d.sensor,
+      metric: d.metric,
+      value: d.value,
+      unit: d.unit,
+      ts: d.ts,
+      source: d.source,
+      quality: d.quality,
+    };
+    if (d.tags) r.tags = d.tags;
+    return r;
+  }
+}

@@ -1,0 +1,164 @@
+import type { Candidate } from '../../devices/decoder.js';
+import { METRICS, metricFor } from '../core/metrics.js';
+import { isValidId, type Reading } from '../core/reading.js';
+import { convert, knownUnitCodes, resolveUnit } from '../core/units.js';
+import { RejectError } from '../errors.js';
+
+/** A reading being built: the steps fill it in, in order. */
+export interface Draft extends Reading {
+  candidate: Candidate;
+  receivedAt: number;
+}
+
+export interface StepContext {
+  /** Tags declared per device in config. */
+  deviceTags: ReadonlyMap<string, Readonly<Record<string, string>>>;
+  /** How far ahead of the hub's clock a device time may be before it is clamped. */
+  maxFutureSkewMs: number;
+}
+
+export interface Step {
+  name: string;
+  run(d: Draft, ctx: StepContext): void;
+}
+
+const NUMBER = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
+const TRUE = /^(true|on|yes|open|active|detected)$/i;
+const FALSE = /^(false|off|no|closed|inactive|clear)$/i;
+
+export function toNumber(v: unknown, what: string): number {
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) throw new RejectError('non_finite', `${what} is ${v}`);
+    return v;
+  }
+  if (typeof v === 'boolean') return v ? 1 : 0;
+  if (typeof v === 'string') {
+    const s = v.trim();
+    if (NUMBER.test(s)) {
+      const n = Number(s);
+      if (!Number.isFinite(n))
+        throw new RejectError('non_finite', `${what} ${JSON.stringify(v)} overflows a float`);
+      return n;
+    }
+    if (TRUE.test(s)) return 1;
+    if (FALSE.test(s)) return 0;
+    if (/^[-+]?(nan|inf(inity)?)$/i.test(s)) throw new RejectError('non_finite', `${what} is ${s}`);
+    throw new RejectError('not_a_number', `${what} ${JSON.stringify(v.slice(0, 64))} is not a number`);
+  }
+  const kind =
+    v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : typeof v;
+  throw new RejectError('not_a_number', `${what} is ${kind}, expected a number`);
+}
+
+/** Reads a device time: epoch ms, epoch s (values below 1e11), or an ISO 8601 string. */
+export function toTimestamp(v: unknown): number {
+  let ms: number;
+  if (typeof v === 'number') ms = v;
+  else if (typeof v === 'string' && NUMBER.test(v.trim())) ms = Number(v);
+  else if (typeof v === 'string') ms = Date.parse(v);
+  else throw new RejectError('invalid_timestamp', `timestamp is ${v === null ? 'null' : typeof v}`);
+  if (!Number.isFinite(ms) || ms < 0)
+    throw new RejectError('invalid_timestamp', `cannot read ${JSON.stringify(v)} as a time`);
+  // 1e11 ms is March 1973 and 1e11 s is year 5138: below it, a value is seconds.
+  if (ms < 1e11) ms *= 1000;
+  return Math.round(ms);
+}
+
+export const STEPS: readonly Step[] = [
+  {
+    name: 'ids',
+    run(d) {
+      if (!isValidId(d.device))
+        throw new RejectError(
+          'invalid_id',
+          `device id ${JSON.stringify(d.device.slice(0, 80))} is not of [A-Za-z0-9_.-]{1,64}`,
+        );
+      if (!isValidId(d.sensor))
+        throw new RejectError(
+          'invalid_id',
+          `sensor id ${JSON.stringify(d.sensor.slice(0, 80))} is not of [A-Za-z0-9_.-]{1,64}`,
+        );
+    },
+  },
+  {
+    name: 'value',
+    run(d) {
+      if (d.candidate.reject) throw d.candidate.reject;
+      d.value = toNumber(d.candidate.value, `value of ${d.sensor}`);
+    },
+  },
+  {
+    name: 'metric',
+    run(d) {
+      const m = d.candidate.metric ?? metricFor(d.sensor) ?? d.sensor.toLowerCase();
+      if (!isValidId(m))
+        throw new RejectError(
+          'invalid_id',
+          `metric ${JSON.stringify(m.slice(0, 80))} is not of [A-Za-z0-9_.-]{1,64}`,
+        );
+      d.metric = METRICS[m] ? m : (metricFor(m) ?? m);
+    },
+  },
+  {
+    name: 'unit',
+    run(d) {
+      const known = METRICS[d.metric];
+      const given = d.candidate.unit;
+      if (given === undefined) {
+        d.unit = known?.unit ?? '1';
+        return;
+      }
+      const from = resolveUnit(given);
+      if (!from) {
+        throw new RejectError(
+          'unknown_unit',
+          `unit ${JSON.stringify(given.slice(0, 32))} is not known; known units: ${knownUnitCodes().join(' ')}`,
+        );
+      }
+      const to = resolveUnit(known?.unit ?? from.base)!;
+      const v = convert(d.value, from, to, known?.difference === true);
+      if (v === undefined) {
+        throw new RejectError(
+          'unknown_unit',
+          `unit ${from.code} cannot be converted to ${to.code}, the unit of ${d.metric}`,
+        );
+      }
+      d.value = v;
+      d.unit = to.code;
+    },
+  },
+  {
+    name: 'range',
+    run(d) {
+      const known = METRICS[d.metric];
+      if (known && (d.value < known.min || d.value > known.max)) {
+        throw new RejectError(
+          'out_of_range',
+          `${d.metric} ${d.value} ${d.unit} is outside ${known.min}..${known.max} ${known.unit}`,
+        );
+      }
+    },
+  },
+  {
+    name: 'time',
+    run(d, ctx) {
+      if (d.candidate.ts === undefined) return;
+      const ts = toTimestamp(d.candidate.ts);
+      if (ts - d.receivedAt > ctx.maxFutureSkewMs) {
+        // A device clock running ahead would write into the future: keep the reading
+        // at the hub's time and say so.
+        d.ts = d.receivedAt;
+        d.quality = 'uncertain';
+      } else {
+        d.ts = ts;
+      }
+    },
+  },
+  {
+    name: 'tags',
+    run(d, ctx) {
+      const tags = ctx.deviceTags.get(d.device);
+      if (tags) d.tags = tags;
+    },
+  },
+];

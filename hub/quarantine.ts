@@ -1,0 +1,124 @@
+import { createWriteStream, mkdirSync, renameSync, statSync, type WriteStream } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Logger } from 'pino';
+import type { EventBus } from './core/bus.js';
+import type { QuarantineEntry } from './core/quarantine-entry.js';
+import type { RawMessage } from './core/reading.js';
+import { QUARANTINE_REASONS, type QuarantineReason } from './errors.js';
+
+export interface QuarantineOptions {
+  /** JSON-lines file every entry is appended to; rotated once at maxFileBytes. */
+  file?: string | undefined;
+  maxFileBytes?: number;
+  /** Entries kept in memory for the API. */
+  keep?: number;
+  /** Raw bytes kept per entry. */
+  maxRawBytes?: number;
+}
+
+/**
+ * Where what the hub cannot read ends up: counted by reason, kept in a ring for
+ * GET /api/quarantine, appended to a JSON-lines file, and announced on the bus
+ * (the broker republishes it on hub/quarantine/<device>).
+ */
+export class Quarantine {
+  readonly #ring: QuarantineEntry[] = [];
+  readonly #counts = new Map<QuarantineReason, number>();
+  #file: WriteStream | undefined;
+  #fileBytes = 0;
+  readonly #keep: number;
+  readonly #maxRaw: number;
+  readonly #maxFile: number;
+
+  constructor(
+    private readonly bus: EventBus,
+    private readonly log: Logger,
+    private readonly opts: QuarantineOptions = {},
+  ) {
+    this.#keep = opts.keep ?? 1000;
+    this.#maxRaw = opts.maxRawBytes ?? 4096;
+    this.#maxFile = opts.maxFileBytes ?? 64 * 1024 * 1024;
+    for (const r of Object.keys(QUARANTINE_REASONS) as QuarantineReason[]) this.#counts.set(r, 0);
+  }
+
+  start(): void {
+    if (!this.opts.file) return;
+    mkdirSync(dirname(this.opts.file), { recursive: true });
+    try {
+      this.#fileBytes = statSync(this.opts.file).size;
+    } catch {
+      this.#fileBytes = 0;
+    }
+    this.#file = createWriteStream(this.opts.file, { flags: 'a' });
+    this.#file.on('error', (err) => this.log.error({ err }, 'quarantine file write failed'));
+  }
+
+  add(
+    msg: RawMessage,
+    device: string | undefined,
+    reason: QuarantineReason,
+    detail: string,
+  ): QuarantineEntry {
+    const raw = msg.payload.length > this.#maxRaw ? msg.payload.subarray(0, this.#maxRaw) : msg.payload;
+    const entry: QuarantineEntry = {
+      device: device && /^[A-Za-z0-9_.-]{1,64}$/.test(device) ? device : '_unknown',
+      topic: msg.topic.slice(0, 256),
+      reason,
+      detail,
+      payload: raw.toString('base64'),
+      size: msg.payload.length,
+      truncated: raw.length < msg.payload.length,
+      receivedAt: msg.receivedAt,
+      ...(msg.clientId === undefined ? {} : { clientId: msg.clientId }),
+    };
+    this.#counts.set(reason, (this.#counts.get(reason) ?? 0) + 1);
+    this.#ring.push(entry);
+    if (this.#ring.length > this.#keep) this.#ring.shift();
+    this.#append(entry);
+    this.bus.emit('quarantine', entry);
+    return entry;
+  }
+
+  #append(entry: QuarantineEntry): void {
+    if (!this.#file || !this.opts.file) return;
+    const line = `${JSON.stringify(entry)}\n`;
+    if (this.#fileBytes + line.length > this.#maxFile) {
+      this.#file.end();
+      try {
+        renameSync(this.opts.file, `${this.opts.file}.1`);
+      } catch {
+        // nothing to rotate
+      }
+      this.#file = createWriteStream(this.opts.file, { flags: 'a' });
+      this.#fileBytes = 0;
+    }
+    this.#fileBytes += line.length;
+    this.#file.write(line);
+  }
+
+  /** Newest first. */
+  recent(limit = 100, device?: string): QuarantineEntry[] {
+    const out: QuarantineEntry[] = [];
+    for (let i = this.#ring.length - 1; i >= 0 && out.length < limit; i--) {
+      const e = this.#ring[i]!;
+      if (!device || e.device === device) out.push(e);
+    }
+    return out;
+  }
+
+  counts(): Record<QuarantineReason, number> {
+    return Object.fromEntries(this.#counts) as Record<QuarantineReason, number>;
+  }
+
+  total(): number {
+    let n = 0;
+    for (const v of this.#counts.values()) n += v;
+    return n;
+  }
+
+  async stop(): Promise<void> {
+    const f = this.#file;
+    this.#file = undefined;
+    if (f) await new Promise<void>((r) => f.end(r));
+  }
+}

@@ -1,0 +1,40 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import type { HubConfigInput } from '../../hub/config/schema.js';
+import { type HubHandle, startHub } from '../../hub/hub.js';
+import { uniqueDb } from './influxd.js';
+
+/** A hub on free ports, writing to the given InfluxDB, with its own database and data folder. */
+export async function startTestHub(influxUrl: string, extra: HubConfigInput = {}): Promise<HubHandle & { database: string }> {
+  const database = extra.influx?.database ?? uniqueDb();
+  const hub = await startHub(
+    {
+      ...extra,
+      mqtt: { port: 0, ...extra.mqtt },
+      http: { port: 0, ...extra.http },
+      influx: { url: influxUrl, flushInterval: 50, ...extra.influx, database },
+      dataDir: extra.dataDir ?? mkdtempSync(join(tmpdir(), 'hub-data-')),
+    },
+    { logger: pino({ level: process.env.HUB_TEST_LOG ?? 'silent' }) },
+  );
+  return Object.assign(hub, { database });
+}
+
+/** Polls until fn returns a truthy value or the time runs out (bounded, for eventually-true checks). */
+export async function eventually<T>(fn: () => Promise<T> | T, timeoutMs = 5000, stepMs = 25): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+      last = v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms (last: ${String(last)})`);
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+}

@@ -1,0 +1,14 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['tests/**/*.test.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    // Integration files start their own influxd and broker on free ports: two at a
+    // time matches the machine's 2 cores.
+    maxWorkers: 2,
+    fileParallelism: true,
+    reporters: ['default', './tests/support/summary-reporter.ts'],
+  },
+});
