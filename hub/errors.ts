@@ -40,6 +40,13 @@ export const QUARANTINE_REASONS = {
   invalid_shape: 'The JSON has the wrong shape for its topic (e.g. an array, or no value field).',
   out_of_range: 'The value is outside the plausible range of its metric.',
   empty_payload: 'The payload is empty.',
+  // Points InfluxDB refused for good (issue 5): they leave the spool into the quarantine.
+  influx_type_conflict:
+    'InfluxDB refused the point: its measurement already has a field `value` of another type (written by another tool).',
+  influx_retention: 'InfluxDB refused the point: its time is older than the raw retention policy keeps.',
+  influx_rejected:
+    'InfluxDB refused the point with 400 (e.g. it cannot parse it); found by halving the batch.',
+  influx_too_large: 'A single point is larger than InfluxDB accepts (413).',
 } as const;
 
 export type QuarantineReason = keyof typeof QUARANTINE_REASONS;

@@ -16,6 +16,10 @@ import { DeviceRegistry } from './registry.js';
 import { InfluxHttp } from './storage/influx-http.js';
 import { InfluxWriter } from './storage/influx-writer.js';
 import { type ManagedInfluxd, startManagedInfluxd } from './storage/managed-influxd.js';
+import { ensureRetention, rpMillis } from './storage/retention.js';
+import { Spool } from './storage/spool.js';
+import { SpoolSink } from './storage/spool-sink.js';
+import { deviceOf } from './storage/write-errors.js';
 
 export interface HubHandle {
   readonly config: HubConfig;
@@ -90,50 +94,80 @@ export async function startHub(
       username: config.influx.username,
       password: config.influx.password,
     });
+    // --- durable spool, writer, retention (issue 5) ---
+    const prepare = async () => {
+      await influx.ensureDatabase();
+      await ensureRetention(influx, config.influx.database, config.retention);
+    };
     let influxUp = false;
     try {
       await influx.waitReady(managed ? 5000 : 2000);
-      await influx.ensureDatabase();
+      await prepare();
       influxUp = true;
     } catch (err) {
-      // The hub still starts: readings queue up and are written when InfluxDB answers.
+      // The hub still starts: readings wait in the spool and are written when InfluxDB answers.
       log.warn(
         { err: (err as Error).message, url: influxUrl },
-        'InfluxDB not reachable yet; readings will queue',
+        'InfluxDB not reachable yet; readings will wait in the spool',
       );
     }
     metrics.influxUp.set(influxUp ? 1 : 0);
 
+    const spool = await Spool.open({
+      dir: config.spool.dir ?? resolve(config.dataDir, 'spool'),
+      maxBytes: config.spool.maxBytes,
+      fsync: config.spool.fsync,
+      maxUncommittedBytes: config.spool.maxUncommittedBytes,
+    });
+    stops.push(['spool', () => spool.close()]);
+    if (spool.readings > 0) log.info({ readings: spool.readings }, 'replaying spooled readings');
+
     const writerLog = log.child({ module: 'writer' });
-    const writer = new InfluxWriter(influx, config.influx, writerLog, {
-      stored: (n, ms) => {
-        metrics.stored.inc(n);
-        metrics.writeLatency.observe(ms / 1000);
-        bus.emit('stored', n);
+    const writer = new InfluxWriter(
+      influx,
+      spool,
+      { ...config.influx, retentionMs: config.retention.manage ? rpMillis(config.retention.raw) : undefined },
+      writerLog,
+      {
+        stored: (n, requestMs, ageMs) => {
+          metrics.stored.inc(n);
+          metrics.writeLatency.observe(requestMs / 1000);
+          metrics.ingestLatency.observe(ageMs / 1000);
+          bus.emit('stored', n);
+        },
+        retry: () => metrics.retries.inc(),
+        quarantined: (lines, reason, detail) => {
+          metrics.rejectedPoints.inc(lines.length);
+          for (const line of lines) {
+            const msg = { topic: 'influxdb/write', payload: Buffer.from(line), receivedAt: Date.now() };
+            quarantine.add({ ...msg, source: 'mqtt' }, deviceOf(line), reason, detail);
+          }
+        },
+        missingDatabase: prepare,
       },
-      dropped: (n, reason) => metrics.dropped.inc({ reason }, n),
-      retry: () => metrics.retries.inc(),
-      rejected: (lines, status, body) => {
-        metrics.rejectedPoints.inc(lines.length);
-        writerLog.error(
-          { status, body: body.slice(0, 300), points: lines.length },
-          'points refused by InfluxDB',
-        );
-      },
+    );
+    writer.start();
+    Object.assign(metrics.storage, {
+      spoolReadings: () => spool.readings,
+      spoolBytes: () => spool.bytes,
+      inFlight: () => writer.inFlight,
     });
     stops.push([
       'writer',
       async () => {
-        const left = await writer.drain(opts.drainTimeoutMs ?? 30_000);
-        if (left > 0) log.error({ left }, 'readings not written before stop');
+        const left = await writer.drain(opts.drainTimeoutMs ?? 10_000);
+        if (left > 0) log.warn({ left }, 'readings left in the spool; written after the next start');
         else log.info('all readings written');
       },
     ]);
+    const sink = new SpoolSink(spool, (n, reason) => metrics.dropped.inc({ reason }, n));
+    // --- end issue 5 block ---
 
     const health = setInterval(async () => {
+      const was = influxUp;
       influxUp = await influx.ping(2000);
       metrics.influxUp.set(influxUp ? 1 : 0);
-      if (influxUp) await influx.ensureDatabase().catch(() => undefined);
+      if (influxUp && !was) await prepare().catch(() => undefined);
     }, 5000);
     health.unref();
     stops.push(['health', () => clearInterval(health)]);
@@ -152,8 +186,9 @@ export async function startHub(
 
     const owner = {};
     bus.on(owner, 'readings', (rs: readonly Reading[]) => {
-      writer.enqueue(rs);
+      sink.accept(rs);
       metrics.readings.inc({ source: rs[0]!.source }, rs.length);
+      metrics.storage.accepted += rs.length;
     });
     bus.on(owner, 'quarantine', (e) => metrics.quarantined.inc({ reason: e.reason }));
     stops.push(['bus', () => bus.removeAll(owner)]);
@@ -166,16 +201,29 @@ export async function startHub(
       return res;
     };
 
+    const onPublish = (msg: RawMessage, qos: 0 | 1 | 2): Promise<void> | undefined => {
+      metrics.messages.inc();
+      sink.qos = qos;
+      let res: IngestResult;
+      try {
+        res = ingest(msg);
+      } finally {
+        sink.qos = 0;
+      }
+      if (msg.clientId && res.readings.length > 0) registry.noteClient(msg.clientId, res.readings[0]!.device);
+      return sink.waitFor(qos, res.readings.length > 0);
+    };
+
     const broker = new Broker({
       host: config.mqtt.host,
       port: config.mqtt.port,
       users: config.mqtt.users,
       log: log.child({ module: 'broker' }),
-      onMessage: (msg) => {
-        metrics.messages.inc();
-        const res = ingest(msg);
-        if (msg.clientId && res.readings.length > 0)
-          registry.noteClient(msg.clientId, res.readings[0]!.device);
+      onMessage: (msg, qos) => {
+        // Spool full: a QoS 1 publish waits for room before it is even decoded, and its
+        // connection is not read meanwhile (Aedes reads the next packets after the PUBACK).
+        if (qos > 0 && spool.full) return spool.waitForRoom().then(() => onPublish(msg, qos));
+        return onPublish(msg, qos);
       },
       onClientConnect: () => metrics.clients.inc(),
       onClientDisconnect: (id, clean) => {
@@ -230,6 +278,8 @@ export async function startHub(
           url: influxUrl,
           reachable: influxUp,
           queued: writer.queued,
+          spoolBytes: spool.bytes,
+          writesInFlight: writer.inFlight,
           lastError: writer.lastError ?? null,
         },
         mqtt: { port: broker.port, clients: broker.connectedClients },
@@ -255,10 +305,7 @@ export async function startHub(
       metrics,
       log,
       ingest,
-      flush: (timeoutMs = 10_000) => {
-        writer.flushNow();
-        return waitIdle(writer, timeoutMs);
-      },
+      flush: (timeoutMs = 10_000) => waitIdle(writer, spool, timeoutMs),
       stop() {
         stopping ??= (async () => {
           log.info('hub stopping');
@@ -274,11 +321,11 @@ export async function startHub(
   }
 }
 
-async function waitIdle(writer: InfluxWriter, timeoutMs: number): Promise<number> {
+async function waitIdle(writer: InfluxWriter, spool: Spool, timeoutMs: number): Promise<number> {
   const deadline = Date.now() + timeoutMs;
-  while ((writer.queued > 0 || writer.inFlight > 0) && Date.now() < deadline) {
+  while ((spool.readings > 0 || spool.uncommittedBytes > 0 || writer.inFlight > 0) && Date.now() < deadline) {
     writer.flushNow();
     await new Promise((r) => setTimeout(r, 20));
   }
-  return writer.queued;
+  return spool.readings;
 }

@@ -4,6 +4,14 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 export function createMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'hub_process_' });
+  const storage: StorageProbe = {
+    spoolReadings: () => 0,
+    spoolBytes: () => 0,
+    inFlight: () => 0,
+    accepted: 0,
+    lastAt: performance.now(),
+    lastCount: 0,
+  };
   const m = {
     registry,
     messages: new Counter({
@@ -52,8 +60,11 @@ export function createMetrics() {
     }),
     queueDepth: new Gauge({
       name: 'hub_influx_queue_readings',
-      help: 'Readings waiting for InfluxDB',
+      help: 'Readings waiting for InfluxDB (the spool depth)',
       registers: [registry],
+      collect() {
+        this.set(storage.spoolReadings());
+      },
     }),
     influxUp: new Gauge({
       name: 'hub_influx_up',
@@ -67,8 +78,61 @@ export function createMetrics() {
       labelNames: ['state'] as const,
       registers: [registry],
     }),
+    // --- durable spool (issue 5) ---
+    spoolReadings: new Gauge({
+      name: 'hub_spool_readings',
+      help: 'Readings on disk in the spool, not yet confirmed by InfluxDB',
+      registers: [registry],
+      collect() {
+        this.set(storage.spoolReadings());
+      },
+    }),
+    spoolBytes: new Gauge({
+      name: 'hub_spool_bytes',
+      help: 'Bytes in the spool (cap: spool.maxBytes)',
+      registers: [registry],
+      collect() {
+        this.set(storage.spoolBytes());
+      },
+    }),
+    writesInFlight: new Gauge({
+      name: 'hub_influx_writes_in_flight',
+      help: 'Write requests waiting for InfluxDB',
+      registers: [registry],
+      collect() {
+        this.set(storage.inFlight());
+      },
+    }),
+    ingestRate: new Gauge({
+      name: 'hub_ingest_readings_per_second',
+      help: 'Readings accepted per second, over the time since the previous scrape (or start)',
+      registers: [registry],
+      collect() {
+        const now = performance.now();
+        const n = storage.accepted;
+        this.set(now > storage.lastAt ? ((n - storage.lastCount) * 1000) / (now - storage.lastAt) : 0);
+        storage.lastAt = now;
+        storage.lastCount = n;
+      },
+    }),
+    ingestLatency: new Histogram({
+      name: 'hub_ingest_to_stored_seconds',
+      help: 'From the hub receiving the oldest reading of a spool chunk to InfluxDB confirming it',
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30, 60],
+      registers: [registry],
+    }),
   };
-  return m;
+  return Object.assign(m, { storage });
+}
+
+/** Read by the storage gauges at scrape time; the hub points these at its spool and writer. */
+export interface StorageProbe {
+  spoolReadings(): number;
+  spoolBytes(): number;
+  inFlight(): number;
+  accepted: number;
+  lastAt: number;
+  lastCount: number;
 }
 
 export type HubMetrics = ReturnType<typeof createMetrics>;

@@ -68,12 +68,47 @@ const influx = z.strictObject({
   flushInterval: duration.default(200),
   /** Write requests in flight at once. */
   maxInFlight: z.number().int().min(1).max(16).default(2),
-  /** Readings held in memory waiting for InfluxDB; past this, new readings are dropped and counted. */
-  maxQueued: z.number().int().min(1000).default(500_000),
   /** Timeout of one write request. */
   timeout: duration.default(10_000),
   managed: managed.default(managed.parse({})),
 });
+
+// --- durable spool and retention (issue 5) ---
+const spool = z.strictObject({
+  /** LMDB folder; default <dataDir>/spool. */
+  dir: z.string().optional(),
+  /** Cap of the spool on disk; when full, QoS 1 publishers get no PUBACK and QoS 0 readings are dropped. */
+  maxBytes: z
+    .number()
+    .int()
+    .min(1024 * 1024)
+    .default(1024 * 1024 * 1024),
+  /** Wait for fsync before a PUBACK (survives power loss); false: survives a hub crash only. */
+  fsync: z.boolean().default(true),
+  /** Bytes accepted but not yet committed; past it even QoS 0 publishers are slowed (TCP backpressure). */
+  maxUncommittedBytes: z
+    .number()
+    .int()
+    .min(64 * 1024)
+    .default(16 * 1024 * 1024),
+});
+
+/** An InfluxQL duration ("30d", "52w", "12h") or "INF". */
+const rpDuration = z.string().regex(/^(INF|\d+[hdw])$/, {
+  message: 'expected an InfluxQL duration such as "12h", "30d", "52w" or "INF"',
+});
+
+const retention = z.strictObject({
+  /** Create and manage the retention policies and continuous queries (off for a shared InfluxDB). */
+  manage: z.boolean().default(true),
+  /** Raw readings, retention policy "raw" (the database default). */
+  raw: rpDuration.default('30d'),
+  /** Per-minute mean/min/max/count, retention policy "rollup_1m". */
+  minute: rpDuration.default('400d'),
+  /** Per-hour mean/min/max/count, retention policy "rollup_1h". */
+  hour: rpDuration.default('INF'),
+});
+// --- end issue 5 block ---
 
 const device = z.strictObject({
   id,
@@ -95,6 +130,8 @@ export const configSchema = z
     http: http.default(http.parse({})),
     influx: influx.default(influx.parse({})),
     log: log.default(log.parse({})),
+    spool: spool.default(spool.parse({})),
+    retention: retention.default(retention.parse({})),
     devices: z.array(device).default([]),
     /** Where the hub keeps its state (quarantine log, managed InfluxDB unless set). */
     dataDir: z.string().default('./var'),

@@ -68,14 +68,15 @@ export class InfluxHttp {
 
   /** Posts line protocol. Resolves with the HTTP status and body; rejects on network errors. */
   async write(
-    body: string,
+    body: string | Buffer,
     timeoutMs: number,
   ): Promise<{ status: number; body: string; retryAfter?: string }> {
     const headers: Record<string, string> = { 'content-type': 'text/plain; charset=utf-8' };
     if (this.#authHeader) headers.authorization = this.#authHeader;
     const res = await fetch(this.#writeUrl, {
       method: 'POST',
-      body,
+      // A Buffer is a valid fetch body; Node 20's lib types just do not say so.
+      body: body as RequestInit['body'],
       headers,
       signal: AbortSignal.timeout(timeoutMs),
     });

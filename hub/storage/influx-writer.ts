@@ -1,54 +1,88 @@
 import type { Logger } from 'pino';
-import type { Reading } from '../core/reading.js';
 import type { InfluxHttp } from './influx-http.js';
-import { toLine } from './line-protocol.js';
+import type { Chunk, Spool } from './spool.js';
+import { classify, measurementOf, timestampOf, type WriteVerdict } from './write-errors.js';
 
 export interface WriterOptions {
   batchSize: number;
   flushInterval: number;
   maxInFlight: number;
-  maxQueued: number;
   timeout: number;
+  /** Duration of the raw retention policy, when the hub knows it (finds points beyond it). */
+  retentionMs?: number | undefined;
 }
 
+export type StorageRejectReason =
+  | 'influx_type_conflict'
+  | 'influx_retention'
+  | 'influx_rejected'
+  | 'influx_too_large';
+
 export interface WriterHooks {
-  stored?(count: number, latencyMs: number): void;
-  /** InfluxDB refused these lines for good (4xx other than 404/413/429). */
-  rejected?(lines: readonly string[], status: number, body: string): void;
-  dropped?(count: number, reason: 'queue_full'): void;
+  /** InfluxDB confirmed `count` points; `ageMs` is how long ago the oldest of them reached the hub. */
+  stored?(count: number, requestMs: number, ageMs: number): void;
+  /** Points InfluxDB refuses for good: they leave the spool into the quarantine. */
+  quarantined?(lines: readonly string[], reason: StorageRejectReason, detail: string): void;
   retry?(reason: string): void;
+  /** InfluxDB says the database does not exist (a fresh influxd): create it and its policies. */
+  missingDatabase?(): Promise<void>;
+}
+
+/** Chunks leave the spool once every piece of the batch they were sent in is settled. */
+interface AckGroup {
+  chunks: Chunk[];
+  count: number;
+  firstAt: number;
+  open: number;
+}
+
+/** One write request: whole chunks (fast path), or lines after a split. */
+interface Job {
+  ack: AckGroup;
+  body?: Buffer;
+  lines?: string[];
+  count: number;
 }
 
 const BACKOFF_BASE_MS = 100;
 const BACKOFF_MAX_MS = 15_000;
 
 /**
- * Batches readings into line-protocol writes: a batch goes out when it is full or
- * when flushInterval has passed since its first line; at most maxInFlight requests
- * run at once. Failed batches stay at the head of the queue and are retried with
- * capped exponential backoff and full jitter, honouring Retry-After. Because the
- * hub assigns every timestamp, writing a batch twice changes nothing in InfluxDB.
+ * Takes committed chunks from the spool and writes them to InfluxDB: a request goes
+ * out when batchSize readings are ready or flushInterval has passed; at most
+ * maxInFlight run at once, so the writer holds at most (maxInFlight + retries) x
+ * batchSize lines in memory, whatever the spool holds on disk. Connection errors,
+ * timeouts, 5xx and 429 are retried with capped exponential backoff and full jitter,
+ * honouring Retry-After; 413 halves the batch; a 400 quarantines only the offending
+ * points (see write-errors.ts). Nothing leaves the spool before InfluxDB confirmed it.
  */
 export class InfluxWriter {
-  readonly #batches: string[][] = [];
-  #queued = 0;
+  #cursor = 0;
+  #handedOut = 0;
+  readonly #retry: Job[] = [];
   #inFlight = 0;
   #timer: NodeJS.Timeout | undefined;
   #backoffTimer: NodeJS.Timeout | undefined;
   #attempt = 0;
   #stopped = false;
-  #idleWaiters: Array<() => void> = [];
   #lastError: string | undefined;
 
   constructor(
     private readonly http: InfluxHttp,
+    private readonly spool: Spool,
     private readonly opts: WriterOptions,
     private readonly log: Logger,
     private readonly hooks: WriterHooks = {},
   ) {}
 
+  start(): void {
+    this.spool.onCommit = () => this.#schedule();
+    this.#schedule();
+  }
+
+  /** Readings not yet confirmed by InfluxDB (on disk, or about to be). */
   get queued(): number {
-    return this.#queued;
+    return this.spool.readings;
   }
   get inFlight(): number {
     return this.#inFlight;
@@ -57,180 +91,199 @@ export class InfluxWriter {
     return this.#lastError;
   }
 
-  /** Queues readings; returns how many were accepted (the rest are dropped and counted). */
-  enqueue(readings: readonly Reading[]): number {
-    let accepted = readings.length;
-    if (this.#queued + accepted > this.opts.maxQueued) {
-      accepted = Math.max(0, this.opts.maxQueued - this.#queued);
-      this.hooks.dropped?.(readings.length - accepted, 'queue_full');
-    }
-    for (let i = 0; i < accepted; i++) this.#push(toLine(readings[i]!));
-    if (accepted > 0) this.#schedule();
-    return accepted;
-  }
-
-  #push(line: string): void {
-    let last = this.#batches[this.#batches.length - 1];
-    if (!last || last.length >= this.opts.batchSize) {
-      last = [];
-      this.#batches.push(last);
-    }
-    last.push(line);
-    this.#queued++;
+  get #available(): number {
+    return this.spool.readings - this.#handedOut;
   }
 
   #schedule(): void {
-    if (this.#backoffTimer) return;
-    const first = this.#batches[0];
-    if (!first || first.length === 0) return;
-    if (
-      this.#inFlight < this.opts.maxInFlight &&
-      (this.#batches.length > 1 || first.length >= this.opts.batchSize)
-    ) {
-      this.#pump(false);
-    } else {
-      this.#armTimer();
-    }
+    if (this.#backoffTimer || this.#stopped) return;
+    if (this.#retry.length > 0 || this.#available >= this.opts.batchSize) this.#pump(false);
+    else this.#armTimer();
   }
 
   #armTimer(): void {
-    if (this.#timer || this.#backoffTimer || !this.#batches[0]?.length) return;
+    if (this.#timer || this.#backoffTimer || this.#stopped) return;
+    if (this.#retry.length === 0 && this.#available <= 0) return;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       this.#pump(true);
     }, this.opts.flushInterval);
   }
 
+  #next(partial: boolean): Job | undefined {
+    const r = this.#retry.shift();
+    if (r) return r;
+    const avail = this.#available;
+    if (avail <= 0 || (!partial && avail < this.opts.batchSize)) return undefined;
+    const chunks = this.spool.take(this.#cursor, this.opts.batchSize);
+    if (chunks.length === 0) return undefined;
+    this.#cursor = chunks[chunks.length - 1]!.seq;
+    let count = 0;
+    let firstAt = Number.POSITIVE_INFINITY;
+    for (const c of chunks) {
+      count += c.count;
+      if (c.firstAt < firstAt) firstAt = c.firstAt;
+    }
+    this.#handedOut += count;
+    const body = chunks.length === 1 ? chunks[0]!.body : Buffer.concat(chunks.map((c) => c.body));
+    return { ack: { chunks, count, firstAt, open: 1 }, body, count };
+  }
+
   /** Sends what can be sent now. `partial` allows a batch that is not full. */
   #pump(partial: boolean): void {
     while (this.#inFlight < this.opts.maxInFlight && !this.#backoffTimer) {
-      const first = this.#batches[0];
-      if (!first || first.length === 0) break;
-      if (!partial && first.length < this.opts.batchSize && this.#batches.length === 1) break;
-      this.#batches.shift();
-      void this.#send(first);
+      const job = this.#next(partial);
+      if (!job) break;
+      void this.#send(job);
     }
     this.#armTimer();
-    this.#checkIdle();
   }
 
-  async #send(batch: string[]): Promise<void> {
+  async #send(job: Job): Promise<void> {
     this.#inFlight++;
     const started = performance.now();
-    let outcome: 'ok' | 'retry' | 'rejected' | 'split' = 'retry';
-    let retryAfterMs: number | undefined;
+    let verdict: WriteVerdict;
     try {
-      const res = await this.http.write(batch.join('\n'), this.opts.timeout);
-      if (res.status === 204 || res.status === 200) outcome = 'ok';
-      else if (res.status === 404 && /database not found/.test(res.body)) {
-        // The server lost or never had the database (a fresh or restarted influxd).
-        await this.http.ensureDatabase().catch(() => undefined);
-        this.#lastError = `404 ${res.body.trim()}`;
-      } else if (res.status === 413) outcome = 'split';
-      else if (res.status >= 500 || res.status === 429 || res.status === 408) {
-        this.#lastError = `${res.status} ${res.body.trim()}`;
-        retryAfterMs = parseRetryAfter(res.retryAfter);
-      } else {
-        outcome = 'rejected';
-        this.#lastError = `${res.status} ${res.body.trim()}`;
-        this.log.error(
-          { status: res.status, body: res.body.slice(0, 500), points: batch.length },
-          'write rejected',
-        );
-        this.hooks.rejected?.(batch, res.status, res.body);
-      }
+      const payload = job.body ?? `${job.lines!.join('\n')}\n`;
+      const res = await this.http.write(payload, this.opts.timeout);
+      verdict = classify(res.status, res.body, res.retryAfter);
     } catch (err) {
-      this.#lastError = (err as Error).message;
-      if ((err as { cause?: { code?: string } }).cause?.code)
-        this.#lastError += ` (${(err as { cause: { code: string } }).cause.code})`;
+      const code = (err as { cause?: { code?: string } }).cause?.code;
+      verdict = { kind: 'retry', reason: `${(err as Error).message}${code ? ` (${code})` : ''}` };
     }
     this.#inFlight--;
-    this.#queued -= batch.length;
 
-    if (outcome === 'ok') {
-      this.#attempt = 0;
-      this.#lastError = undefined;
-      this.hooks.stored?.(batch.length, performance.now() - started);
-    } else if (outcome === 'split') {
-      if (batch.length === 1) {
-        this.hooks.rejected?.(batch, 413, 'a single point is larger than the server accepts');
-      } else {
-        const mid = Math.ceil(batch.length / 2);
-        this.#requeueFront(batch.slice(mid));
-        this.#requeueFront(batch.slice(0, mid));
+    switch (verdict.kind) {
+      case 'ok':
+        this.#attempt = 0;
+        this.#lastError = undefined;
+        this.hooks.stored?.(job.count, performance.now() - started, Date.now() - job.ack.firstAt);
+        this.#settle(job.ack, 1);
+        break;
+      case 'no_database':
+        // A fresh or restarted influxd without our database: create it, then retry.
+        await (this.hooks.missingDatabase ? this.hooks.missingDatabase() : this.http.ensureDatabase()).catch(
+          () => undefined,
+        );
+        this.#backoff(job, verdict.reason);
+        return;
+      case 'retry':
+        this.#backoff(job, verdict.reason, verdict.retryAfterMs);
+        return;
+      case 'split':
+        this.#bisect(job, 'influx_too_large', 'a single point is larger than the server accepts (413)');
+        break;
+      case 'type_conflict': {
+        const names = new Set(verdict.measurements);
+        this.#quarantineWhere(
+          job,
+          (l) => names.has(measurementOf(l)),
+          'influx_type_conflict',
+          verdict.reason,
+        );
+        break;
       }
-    } else if (outcome === 'retry') {
-      this.#requeueFront(batch);
-      this.hooks.retry?.(this.#lastError ?? 'unknown');
-      if (this.#attempt === 0) this.log.warn({ err: this.#lastError }, 'InfluxDB write failed, retrying');
-      this.#attempt++;
-      const cap = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** Math.min(this.#attempt, 16));
-      const delay = Math.max(retryAfterMs ?? 0, Math.random() * cap);
-      if (!this.#backoffTimer && !this.#stopped) {
-        this.#backoffTimer = setTimeout(() => {
-          this.#backoffTimer = undefined;
-          this.#pump(true);
-        }, delay);
+      case 'retention': {
+        const cutoff = this.opts.retentionMs ? Date.now() - this.opts.retentionMs : undefined;
+        if (cutoff === undefined) this.#bisect(job, 'influx_retention', verdict.reason);
+        else this.#quarantineWhere(job, (l) => timestampOf(l) < cutoff, 'influx_retention', verdict.reason);
+        break;
       }
-      this.#checkIdle();
-      return;
+      case 'bad':
+        this.#bisect(job, 'influx_rejected', verdict.reason);
+        break;
     }
+    if (verdict.kind !== 'ok') this.#lastError = verdict.reason;
     this.#pump(this.#stopped);
   }
 
-  #requeueFront(batch: string[]): void {
-    this.#batches.unshift(batch);
-    this.#queued += batch.length;
+  #settle(ack: AckGroup, pieces: number): void {
+    ack.open -= pieces;
+    if (ack.open > 0) return;
+    this.spool.remove(ack.chunks);
+    this.#handedOut -= ack.count;
   }
 
-  #checkIdle(): void {
-    if (this.#queued === 0 && this.#inFlight === 0) {
-      const waiters = this.#idleWaiters;
-      this.#idleWaiters = [];
-      for (const w of waiters) w();
+  #linesOf(job: Job): string[] {
+    if (job.lines) return job.lines;
+    const text = job.body!.toString('utf8');
+    return text.slice(0, text.endsWith('\n') ? -1 : undefined).split('\n');
+  }
+
+  /** Quarantines the lines matching `bad` and resends the rest (already written ones are overwritten, harmlessly). */
+  #quarantineWhere(job: Job, bad: (l: string) => boolean, reason: StorageRejectReason, detail: string): void {
+    const lines = this.#linesOf(job);
+    const out = lines.filter(bad);
+    if (out.length === 0) {
+      this.#bisect(job, reason, detail);
+      return;
     }
+    this.log.warn({ reason, points: out.length, detail }, 'points refused by InfluxDB, quarantined');
+    this.hooks.quarantined?.(out, reason, detail);
+    const rest = lines.filter((l) => !bad(l));
+    if (rest.length === 0) this.#settle(job.ack, 1);
+    else this.#retry.unshift({ ack: job.ack, lines: rest, count: rest.length });
   }
 
-  /** Writes everything queued now, including partial batches. */
+  /** Halves a refused batch until each refused point is alone (log2(n) requests per bad point). */
+  #bisect(job: Job, reason: StorageRejectReason, detail: string): void {
+    const lines = this.#linesOf(job);
+    if (lines.length <= 1) {
+      this.log.warn({ reason, detail }, 'point refused by InfluxDB, quarantined');
+      this.hooks.quarantined?.(lines, reason, detail);
+      this.#settle(job.ack, 1);
+      return;
+    }
+    const mid = Math.ceil(lines.length / 2);
+    job.ack.open += 1; // one job becomes two
+    this.#retry.unshift(
+      { ack: job.ack, lines: lines.slice(0, mid), count: mid },
+      { ack: job.ack, lines: lines.slice(mid), count: lines.length - mid },
+    );
+  }
+
+  #backoff(job: Job, reason: string, retryAfterMs?: number): void {
+    this.#lastError = reason;
+    this.#retry.unshift(job);
+    this.hooks.retry?.(reason);
+    if (this.#attempt === 0) this.log.warn({ err: reason }, 'InfluxDB write failed, retrying');
+    this.#attempt++;
+    const cap = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** Math.min(this.#attempt, 16));
+    const delay = Math.max(retryAfterMs ?? 0, Math.random() * cap);
+    if (this.#backoffTimer || this.#stopped) return;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#backoffTimer = setTimeout(() => {
+      this.#backoffTimer = undefined;
+      this.#pump(true);
+    }, delay);
+  }
+
+  /** Writes everything ready now, including partial batches. */
   flushNow(): void {
-    if (this.#timer) {
-      clearTimeout(this.#timer);
-      this.#timer = undefined;
-    }
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
     this.#pump(true);
   }
 
   /**
-   * Sends everything queued and waits until InfluxDB confirmed it, or until the
-   * timeout. Returns the number of readings still unwritten.
+   * Stops taking new work after trying to write what is spooled for up to timeoutMs.
+   * Whatever is left stays in the spool and is written after the next start.
    */
   async drain(timeoutMs: number): Promise<number> {
-    this.#stopped = true;
-    if (this.#backoffTimer) {
-      clearTimeout(this.#backoffTimer);
-      this.#backoffTimer = undefined;
-    }
     const deadline = Date.now() + timeoutMs;
-    while (this.#queued > 0 || this.#inFlight > 0) {
-      if (Date.now() >= deadline) break;
-      this.flushNow();
-      await Promise.race([
-        new Promise<void>((r) => this.#idleWaiters.push(r)),
-        new Promise((r) => setTimeout(r, Math.min(250, Math.max(1, deadline - Date.now())))),
-      ]);
+    while ((this.spool.readings > 0 || this.#inFlight > 0) && Date.now() < deadline) {
+      if (!this.#backoffTimer) this.flushNow();
+      await new Promise((r) => setTimeout(r, 20));
     }
+    this.#stopped = true;
     if (this.#timer) clearTimeout(this.#timer);
     if (this.#backoffTimer) clearTimeout(this.#backoffTimer);
     this.#timer = undefined;
     this.#backoffTimer = undefined;
-    return this.#queued;
+    // Requests still in flight settle on their own; wait for them briefly so the spool closes cleanly.
+    const until = Date.now() + 2000;
+    while (this.#inFlight > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+    return this.spool.readings;
   }
-}
-
-function parseRetryAfter(v: string | undefined): number | undefined {
-  if (!v) return undefined;
-  const secs = Number(v);
-  if (Number.isFinite(secs)) return Math.min(secs * 1000, 60_000);
-  const at = Date.parse(v);
-  return Number.isFinite(at) ? Math.min(Math.max(0, at - Date.now()), 60_000) : undefined;
 }

@@ -1,0 +1,43 @@
+import type { Reading } from '../core/reading.js';
+import { toLine } from './line-protocol.js';
+import type { Spool } from './spool.js';
+
+export type DropReason = 'spool_full';
+
+/**
+ * Admission into the spool, with the bounds of issue 5: a reading from a QoS 1
+ * publish is always appended (its publisher was held back before the pipeline
+ * while the spool was full); any other reading (QoS 0, boards) is dropped and
+ * counted when the spool is full. The lines of one message are one string.
+ */
+export class SpoolSink {
+  /** QoS of the message being ingested now (the pipeline runs synchronously). */
+  qos: 0 | 1 | 2 = 0;
+
+  constructor(
+    private readonly spool: Spool,
+    private readonly dropped: (n: number, reason: DropReason) => void,
+  ) {}
+
+  accept(rs: readonly Reading[]): void {
+    if (this.qos === 0 && this.spool.full) {
+      this.dropped(rs.length, 'spool_full');
+      return;
+    }
+    let lines = '';
+    for (let i = 0; i < rs.length; i++) lines += `${toLine(rs[i]!)}\n`;
+    void this.spool.append(lines, rs.length);
+  }
+
+  /**
+   * What a publish must wait for before it is acknowledged and the next packets of
+   * its connection are read: for QoS 1/2 the commit of its readings; for QoS 0
+   * nothing, unless commits fall behind (then the publisher is slowed too, so the
+   * hub's memory stays bounded).
+   */
+  waitFor(qos: 0 | 1 | 2, appended: boolean): Promise<void> | undefined {
+    if (qos > 0) return appended ? this.spool.pending : undefined;
+    if (this.spool.uncommittedBytes > this.spool.opts.maxUncommittedBytes) return this.spool.pending;
+    return undefined;
+  }
+}
