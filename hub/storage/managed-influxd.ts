@@ -13,6 +13,8 @@ export interface ManagedInfluxdOptions {
   port: number;
   log: Logger;
   startTimeoutMs?: number;
+  /** InfluxDB's [http] max-body-size; larger writes get 413 (tests of batch splitting lower it). */
+  maxBodySize?: number;
 }
 
 export interface ManagedInfluxd {
@@ -58,7 +60,7 @@ async function stopStale(pidFile: string, confPath: string, log: Logger): Promis
   if (isAlive(pid)) process.kill(pid, 'SIGKILL');
 }
 
-function configText(dir: string, httpPort: number, rpcPort: number): string {
+function configText(dir: string, httpPort: number, rpcPort: number, maxBodySize = 25_000_000): string {
   // reporting-enabled is the 1.6 name; the backup/RPC service binds 127.0.0.1:8088
   // unless bind-address is set, which would clash between two hubs.
   return `reporting-enabled = false
@@ -83,7 +85,7 @@ bind-address = "127.0.0.1:${rpcPort}"
   auth-enabled = false
   log-enabled = false
   pprof-enabled = false
-  max-body-size = 25000000
+  max-body-size = ${maxBodySize}
 
 [logging]
   level = "warn"
@@ -115,7 +117,7 @@ export async function startManagedInfluxd(opts: ManagedInfluxdOptions): Promise<
 
   const httpPort = opts.port || (await freePort());
   const rpcPort = await freePort();
-  writeFileSync(confPath, configText(dir, httpPort, rpcPort));
+  writeFileSync(confPath, configText(dir, httpPort, rpcPort, opts.maxBodySize));
 
   // INFLUXDB_* variables would override the config file: leave them out.
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('INFLUXDB_')));

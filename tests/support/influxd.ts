@@ -8,7 +8,10 @@ export interface TestInfluxd {
   url: string;
   dataDir: string;
   /** Runs InfluxQL and returns the series of the first statement. */
-  query(db: string, q: string): Promise<Array<{ name: string; columns: string[]; values: unknown[][]; tags?: Record<string, string> }>>;
+  query(
+    db: string,
+    q: string,
+  ): Promise<Array<{ name: string; columns: string[]; values: unknown[][]; tags?: Record<string, string> }>>;
   /** Number of points in a measurement (or all of a database with /.*​/). */
   count(db: string, measurement?: string): Promise<number>;
   stop(): Promise<void>;
@@ -17,10 +20,10 @@ export interface TestInfluxd {
 }
 
 /** A real influxd on a free port with a throwaway data folder. */
-export async function startTestInfluxd(port = 0): Promise<TestInfluxd> {
+export async function startTestInfluxd(port = 0, extra: { maxBodySize?: number } = {}): Promise<TestInfluxd> {
   const dataDir = mkdtempSync(join(tmpdir(), 'hub-influxd-'));
   const log = pino({ level: 'silent' });
-  let proc = await startManagedInfluxd({ binary: 'influxd', dataDir, port, log });
+  let proc = await startManagedInfluxd({ binary: 'influxd', dataDir, port, log, ...extra });
   const fixedPort = Number(new URL(proc.url).port);
   const self: TestInfluxd = {
     url: proc.url,
@@ -45,7 +48,7 @@ export async function startTestInfluxd(port = 0): Promise<TestInfluxd> {
       await proc.stop();
     },
     async restart() {
-      proc = await startManagedInfluxd({ binary: 'influxd', dataDir, port: fixedPort, log });
+      proc = await startManagedInfluxd({ binary: 'influxd', dataDir, port: fixedPort, log, ...extra });
       self.proc = proc;
     },
   };

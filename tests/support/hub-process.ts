@@ -1,0 +1,16 @@
+// A hub in a process of its own, for tests that kill it (kill -9) and benchmarks that
+// measure its memory. Config as JSON in argv[2]; prints one JSON line with its URLs
+// once it listens; stops cleanly on SIGTERM.
+import { pino } from 'pino';
+import { startHub } from '../../hub/hub.js';
+
+const hub = await startHub(JSON.parse(process.argv[2] ?? '{}'), {
+  logger: pino({ level: process.env.HUB_TEST_LOG ?? 'silent' }),
+});
+process.stdout.write(`${JSON.stringify({ mqttUrl: hub.mqttUrl, httpUrl: hub.httpUrl, pid: process.pid })}\n`);
+process.on('SIGTERM', () => {
+  void hub.stop().then(() => process.exit(0));
+});
+process.on('message', (m) => {
+  if (m === 'flush') void hub.flush(60_000).then((left) => process.send?.({ flushed: left }));
+});
