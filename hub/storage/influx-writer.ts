@@ -259,6 +259,14 @@ export class InfluxWriter {
     }, delay);
   }
 
+  /** InfluxDB answers again (health check): retry now instead of at the end of the backoff. */
+  wake(): void {
+    if (this.#stopped) return;
+    if (this.#backoffTimer) clearTimeout(this.#backoffTimer);
+    this.#backoffTimer = undefined;
+    this.#pump(true);
+  }
+
   /** Writes everything ready now, including partial batches. */
   flushNow(): void {
     if (this.#timer) clearTimeout(this.#timer);

@@ -19,7 +19,8 @@ export type WriteVerdict =
 
 export function classify(status: number, body: string, retryAfter?: string): WriteVerdict {
   if (status === 204 || status === 200) return { kind: 'ok' };
-  const reason = `${status} ${errorText(body)}`;
+  const text = errorText(body);
+  const reason = `${status} ${text}`;
   if (status === 404 && /database not found/.test(body)) return { kind: 'no_database', reason };
   if (status === 413) return { kind: 'split', reason };
   if (status >= 500 || status === 429 || status === 408) {
@@ -27,7 +28,7 @@ export function classify(status: number, body: string, retryAfter?: string): Wri
     return ms === undefined ? { kind: 'retry', reason } : { kind: 'retry', retryAfterMs: ms, reason };
   }
   if (/field type conflict/.test(body)) {
-    const measurements = [...body.matchAll(/on measurement \\?"((?:[^"\\]|\\.)*)\\?"/g)].map((m) => m[1]!);
+    const measurements = [...text.matchAll(/on measurement "([^"]*)"/g)].map((m) => m[1]!);
     return { kind: 'type_conflict', measurements, reason };
   }
   if (/beyond retention policy/.test(body)) return { kind: 'retention', reason };
