@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { eventually, startTestHub } from '../support/hub.js';
+import { startTestHub } from '../support/hub.js';
 import { startTestInfluxd, type TestInfluxd } from '../support/influxd.js';
 import { Load } from '../support/load.js';
 

@@ -53,7 +53,10 @@ export class Load {
               this.ackedCount++;
               const key = `${device}/${sensor}`;
               let set = this.acked.get(key);
-              if (!set) this.acked.set(key, (set = new Set()));
+              if (!set) {
+                set = new Set();
+                this.acked.set(key, set);
+              }
               set.add(i);
             });
           }
