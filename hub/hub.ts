@@ -129,10 +129,11 @@ export async function startHub(
       { ...config.influx, retentionMs: config.retention.manage ? rpMillis(config.retention.raw) : undefined },
       writerLog,
       {
-        stored: (n, requestMs, ageMs) => {
+        stored: (n, requestMs, chunks) => {
           metrics.stored.inc(n);
           metrics.writeLatency.observe(requestMs / 1000);
-          metrics.ingestLatency.observe(ageMs / 1000);
+          const now = Date.now();
+          for (const c of chunks) metrics.ingestLatency.observe((now - c.firstAt) / 1000);
           bus.emit('stored', n);
         },
         retry: () => metrics.retries.inc(),

@@ -19,8 +19,8 @@ export type StorageRejectReason =
   | 'influx_too_large';
 
 export interface WriterHooks {
-  /** InfluxDB confirmed `count` points; `ageMs` is how long ago the oldest of them reached the hub. */
-  stored?(count: number, requestMs: number, ageMs: number): void;
+  /** InfluxDB confirmed `count` points, from these spool chunks (each knows when it reached the hub). */
+  stored?(count: number, requestMs: number, chunks: readonly Chunk[]): void;
   /** Points InfluxDB refuses for good: they leave the spool into the quarantine. */
   quarantined?(lines: readonly string[], reason: StorageRejectReason, detail: string): void;
   retry?(reason: string): void;
@@ -32,7 +32,6 @@ export interface WriterHooks {
 interface AckGroup {
   chunks: Chunk[];
   count: number;
-  firstAt: number;
   open: number;
 }
 
@@ -119,14 +118,10 @@ export class InfluxWriter {
     if (chunks.length === 0) return undefined;
     this.#cursor = chunks[chunks.length - 1]!.seq;
     let count = 0;
-    let firstAt = Number.POSITIVE_INFINITY;
-    for (const c of chunks) {
-      count += c.count;
-      if (c.firstAt < firstAt) firstAt = c.firstAt;
-    }
+    for (const c of chunks) count += c.count;
     this.#handedOut += count;
     const body = chunks.length === 1 ? chunks[0]!.body : Buffer.concat(chunks.map((c) => c.body));
-    return { ack: { chunks, count, firstAt, open: 1 }, body, count };
+    return { ack: { chunks, count, open: 1 }, body, count };
   }
 
   /** Sends what can be sent now. `partial` allows a batch that is not full. */
@@ -157,7 +152,7 @@ export class InfluxWriter {
       case 'ok':
         this.#attempt = 0;
         this.#lastError = undefined;
-        this.hooks.stored?.(job.count, performance.now() - started, Date.now() - job.ack.firstAt);
+        this.hooks.stored?.(job.count, performance.now() - started, job.body ? job.ack.chunks : []);
         this.#settle(job.ack, 1);
         break;
       case 'no_database':
