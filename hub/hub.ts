@@ -208,6 +208,7 @@ export async function startHub(
     const onPublish = (msg: RawMessage, qos: 0 | 1 | 2): Promise<void> | undefined => {
       metrics.messages.inc();
       sink.qos = qos;
+      sink.reset();
       let res: IngestResult;
       try {
         res = ingest(msg);
@@ -215,7 +216,7 @@ export async function startHub(
         sink.qos = 0;
       }
       if (msg.clientId && res.readings.length > 0) registry.noteClient(msg.clientId, res.readings[0]!.device);
-      return sink.waitFor(qos, res.readings.length > 0);
+      return sink.waitFor(qos);
     };
 
     const broker = new Broker({

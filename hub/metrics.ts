@@ -119,7 +119,8 @@ export function createMetrics() {
       name: 'hub_ingest_to_stored_seconds',
       help: 'Per spool chunk (one group commit): from the hub receiving its first reading to InfluxDB confirming it',
       buckets: [
-        0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30, 60,
+        0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30,
+        60,
       ],
       registers: [registry],
     }),

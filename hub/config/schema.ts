@@ -90,7 +90,7 @@ const spool = z.strictObject({
     .number()
     .int()
     .min(64 * 1024)
-    .default(16 * 1024 * 1024),
+    .default(4 * 1024 * 1024),
 });
 
 /** An InfluxQL duration ("30d", "52w", "12h") or "INF". */

@@ -13,6 +13,8 @@ export type DropReason = 'spool_full';
 export class SpoolSink {
   /** QoS of the message being ingested now (the pipeline runs synchronously). */
   qos: 0 | 1 | 2 = 0;
+  /** The commit promise of the last append: a publish's PUBACK waits for it. */
+  #last: Promise<void> | undefined;
 
   constructor(
     private readonly spool: Spool,
@@ -26,7 +28,7 @@ export class SpoolSink {
     }
     let lines = '';
     for (let i = 0; i < rs.length; i++) lines += `${toLine(rs[i]!)}\n`;
-    void this.spool.append(lines, rs.length);
+    this.#last = this.spool.append(lines, rs.length);
   }
 
   /**
@@ -35,9 +37,16 @@ export class SpoolSink {
    * nothing, unless commits fall behind (then the publisher is slowed too, so the
    * hub's memory stays bounded).
    */
-  waitFor(qos: 0 | 1 | 2, appended: boolean): Promise<void> | undefined {
-    if (qos > 0) return appended ? this.spool.pending : undefined;
-    if (this.spool.uncommittedBytes > this.spool.opts.maxUncommittedBytes) return this.spool.pending;
+  waitFor(qos: 0 | 1 | 2): Promise<void> | undefined {
+    const last = this.#last;
+    this.#last = undefined;
+    if (qos > 0) return last;
+    if (this.spool.uncommittedBytes > this.spool.opts.maxUncommittedBytes) return last;
     return undefined;
+  }
+
+  /** Called before each message: forget the previous message's append. */
+  reset(): void {
+    this.#last = undefined;
   }
 }

@@ -39,6 +39,8 @@ interface Group {
 // then the lines. Keys are increasing
 // integers, so LMDB's key order is arrival order and replay after a restart is a range scan.
 const HEADER = 12;
+/** A group is committed once it holds this much, even within one turn. */
+const GROUP_MAX_BYTES = 512 * 1024;
 
 /**
  * The durable queue between the pipeline and InfluxDB (issue 5). LMDB rather than a
@@ -126,12 +128,11 @@ export class Spool {
     // Line protocol here is ASCII apart from rare UTF-8 tag values: length is close enough for the cap.
     g.bytes += lines.length;
     this.#uncommittedBytes += lines.length;
+    // Aedes parses a client's whole socket backlog in one macrotask when every publish
+    // is handled synchronously (QoS 0), so "one turn" can be huge: cut the group here
+    // to keep the strings held in memory small.
+    if (g.bytes >= GROUP_MAX_BYTES) this.#commit();
     return g.done;
-  }
-
-  /** The promise of the group being filled now, if any (resolves when it is durable). */
-  get pending(): Promise<void> | undefined {
-    return this.#group?.done;
   }
 
   #commit(): void {
@@ -139,6 +140,9 @@ export class Spool {
     this.#group = undefined;
     if (!g) return;
     const body = g.parts.length === 1 ? g.parts[0]! : g.parts.join('');
+    // The parts are cons-strings (ropes) several times their length: let them go now,
+    // not when the commit resolves.
+    g.parts = [];
     const size = Buffer.byteLength(body);
     const buf = Buffer.allocUnsafe(HEADER + size);
     buf.writeUInt32LE(g.count, 0);

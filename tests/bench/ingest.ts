@@ -24,11 +24,12 @@ interface Scenario {
   window: number;
 }
 const CLIENTS = 50;
-const SCENARIOS: Scenario[] = [
+const ALL: Scenario[] = [
   { name: 'qos0-single', qos: 0, kind: 'single', messages: 6000, readingsPerMessage: 1, window: 200 },
   { name: 'qos1-single', qos: 1, kind: 'single', messages: 4000, readingsPerMessage: 1, window: 100 },
   { name: 'qos0-multi8', qos: 0, kind: 'multi', messages: 1200, readingsPerMessage: 8, window: 100 },
-].filter((s) => !ONLY || ONLY.includes(s.name));
+];
+const SCENARIOS = ALL.filter((s) => !ONLY || ONLY.includes(s.name));
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -36,7 +37,10 @@ const median = (xs: number[]) => {
 };
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
-async function startPublishers(url: string, sc: Scenario): Promise<{ go(): Promise<{ ms: number }>; proc: ChildProcess }> {
+async function startPublishers(
+  url: string,
+  sc: Scenario,
+): Promise<{ go(): Promise<{ ms: number }>; proc: ChildProcess }> {
   const opts: PublisherOptions = {
     url,
     clients: CLIENTS,
@@ -65,10 +69,9 @@ async function startPublishers(url: string, sc: Scenario): Promise<{ go(): Promi
 
 /** Percentile from a Prometheus histogram's cumulative buckets (linear within a bucket). */
 function histPercentile(text: string, name: string, p: number): number {
-  const buckets = [...text.matchAll(new RegExp(`^${name}_bucket\\{le="([^"]+)"\\} (\\d+)`, 'gm'))].map((m) => [
-    m[1] === '+Inf' ? Number.POSITIVE_INFINITY : Number(m[1]),
-    Number(m[2]),
-  ]);
+  const buckets = [...text.matchAll(new RegExp(`^${name}_bucket\\{le="([^"]+)"\\} (\\d+)`, 'gm'))].map(
+    (m) => [m[1] === '+Inf' ? Number.POSITIVE_INFINITY : Number(m[1]), Number(m[2])],
+  );
   const total = buckets[buckets.length - 1]?.[1] ?? 0;
   const rank = p * total;
   let prevLe = 0;
@@ -86,15 +89,26 @@ function histPercentile(text: string, name: string, p: number): number {
 
 const metric = (text: string, re: RegExp) => Number(re.exec(text)?.[1] ?? 0);
 
-async function runHub(influxUrl: string, query: (db: string, q: string) => Promise<number>, sc: Scenario) {
-  const database = uniqueDb('bench');
+async function runHub(
+  influxUrl: string,
+  query: (db: string, q: string) => Promise<number>,
+  sc: Scenario,
+  database: string,
+  before: number,
+) {
   const dataDir = mkdtempSync(join(os.tmpdir(), 'bench-hub-'));
-  const hub = await startHubChild({
-    mqtt: { port: 0 },
-    http: { port: 0 },
-    influx: { url: influxUrl, database },
-    dataDir,
-  });
+  const hub = await startHubChild(
+    {
+      mqtt: { port: 0, ...JSON.parse(process.env.BENCH_MQTT ?? '{}') },
+      http: { port: 0 },
+      influx: { url: influxUrl, database, ...JSON.parse(process.env.BENCH_INFLUX ?? '{}') },
+      dataDir,
+    },
+    [
+      ...(process.env.BENCH_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROF}`] : []),
+      ...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+    ],
+  );
   try {
     const pubs = await startPublishers(hub.mqttUrl, sc);
     const expected = CLIENTS * Math.round(sc.messages * SCALE) * sc.readingsPerMessage;
@@ -109,14 +123,22 @@ async function runHub(influxUrl: string, query: (db: string, q: string) => Promi
     }
     const ms = performance.now() - t0;
     const pubMs = (await published).ms;
-    const rss = Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${hub.proc.pid}/status`, 'utf8'))?.[1]) / 1024;
+    if (process.env.BENCH_DEBUG)
+      console.log(
+        readFileSync(`/proc/${hub.proc.pid}/status`, 'utf8')
+          .split('\n')
+          .filter((l) => /VmHWM|VmRSS|RssFile|RssAnon/.test(l))
+          .join(' '),
+      );
+    const rss =
+      Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${hub.proc.pid}/status`, 'utf8'))?.[1]) / 1024;
     const stored = await query(database, 'SELECT count(value) FROM /.*/');
     return {
       readingsPerSec: (expected * 1000) / ms,
       msgsPerSec: (expected / sc.readingsPerMessage / ms) * 1000,
       publishMs: pubMs,
       expected,
-      stored,
+      stored: stored - before,
       dropped: metric(text, /^hub_readings_dropped_total\{[^}]*\} (\d+)/m),
       p50: histPercentile(text, 'hub_ingest_to_stored_seconds', 0.5) * 1000,
       p99: histPercentile(text, 'hub_ingest_to_stored_seconds', 0.99) * 1000,
@@ -128,11 +150,17 @@ async function runHub(influxUrl: string, query: (db: string, q: string) => Promi
   }
 }
 
+type HubRun = Awaited<ReturnType<typeof runHub>>;
+
 async function runMosquitto(port: number, sc: Scenario) {
   const total = CLIENTS * Math.round(sc.messages * SCALE);
-  const sub = spawn('mosquitto_sub', ['-h', '127.0.0.1', '-p', String(port), '-t', 'sensors/#', '-q', String(sc.qos), '-C', String(total)], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  const sub = spawn(
+    'mosquitto_sub',
+    ['-h', '127.0.0.1', '-p', String(port), '-t', 'sensors/#', '-q', String(sc.qos), '-C', String(total)],
+    {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
   const exited = new Promise<void>((r) => sub.once('exit', () => r()));
   await new Promise((r) => setTimeout(r, 300)); // subscribed
   const pubs = await startPublishers(`mqtt://127.0.0.1:${port}`, sc);
@@ -169,19 +197,33 @@ const mosq = spawn('mosquitto', ['-c', join(mosqDir, 'mosquitto.conf')], { stdio
 await new Promise((r) => setTimeout(r, 300));
 try {
   for (const sc of SCENARIOS) {
-    const hubRuns = [];
-    const mosqRuns = [];
-    for (let i = 0; i < RUNS; i++) {
-      hubRuns.push(await runHub(influx.url, (db, q) => influx.count(db), sc));
+    const hubRuns: HubRun[] = [];
+    const mosqRuns: Array<{ msgsPerSec: number }> = [];
+    // One database per scenario, with a warm-up run first: the measured runs write into
+    // series that exist, as a hub does in steady state (creating 60k new series costs
+    // InfluxDB far more than writing to them). Each run uses new timestamps, so the
+    // count in InfluxDB grows by exactly what each run published.
+    const database = uniqueDb('bench');
+    let before = 0;
+    for (let i = 0; i <= RUNS; i++) {
+      const r = await runHub(influx.url, (db) => influx.count(db), sc, database, before);
+      before += r.stored;
+      if (i === 0) {
+        console.log(
+          `${sc.name.padEnd(12)} warm-up (new series): ${fmt(r.readingsPerSec)} readings/s, stored ${r.stored}/${r.expected}`,
+        );
+        continue;
+      }
+      hubRuns.push(r);
       mosqRuns.push(await runMosquitto(mosqPort, sc));
     }
-    const h = (k: keyof (typeof hubRuns)[number]) => median(hubRuns.map((r) => r[k]));
+    const h = (k: keyof HubRun) => median(hubRuns.map((r) => r[k]));
     const m = median(mosqRuns.map((r) => r.msgsPerSec));
     const lossless = hubRuns.every((r) => r.stored === r.expected);
     console.log(
       `${sc.name.padEnd(12)} hub ${fmt(h('readingsPerSec'))} readings/s (${fmt(h('msgsPerSec'))} msg/s) into InfluxDB, ` +
         `latency p50 ${fmt(h('p50'))} ms p99 ${fmt(h('p99'))} ms, peak RSS ${fmt(h('rssMb'))} MB, ` +
-        `stored ${hubRuns.map((r) => `${r.stored}/${r.expected}`).join(' ')}${lossless ? ' (no loss)' : ' LOSS'}, dropped ${h('dropped')}\n` +
+        `publishers done after ${fmt(h('publishMs'))} ms, stored ${hubRuns.map((r) => `${r.stored}/${r.expected}`).join(' ')}${lossless ? ' (no loss)' : ' LOSS'}, dropped ${h('dropped')}\n` +
         `${''.padEnd(12)} mosquitto forwarding ${fmt(m)} msg/s; hub/mosquitto ${(h('msgsPerSec') / m).toFixed(2)}` +
         `  [runs hub msg/s: ${hubRuns.map((r) => fmt(r.msgsPerSec)).join(', ')}; mosquitto: ${mosqRuns.map((r) => fmt(r.msgsPerSec)).join(', ')}]`,
     );

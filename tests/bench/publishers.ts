@@ -15,7 +15,10 @@ export interface PublisherOptions {
   window: number;
 }
 
+// Series per client: more than a client's window, so two messages of one series never
+// arrive in one socket read (the same hub millisecond would overwrite in InfluxDB).
 const SENSORS = 500;
+const DEVICES = 150;
 const opts = JSON.parse(process.argv[2]!) as PublisherOptions;
 
 function payloadFor(kind: PublisherOptions['kind'], i: number): string {
@@ -28,7 +31,7 @@ function payloadFor(kind: PublisherOptions['kind'], i: number): string {
 // hub-assigned millisecond timestamps never collide within a series (a collision
 // would overwrite in InfluxDB and the counts would not be exact).
 function topicFor(kind: PublisherOptions['kind'], c: number, i: number): string {
-  return kind === 'single' ? `sensors/bench${c}/s${i % SENSORS}` : `sensors/bench${c}x${i % SENSORS}`;
+  return kind === 'single' ? `sensors/bench${c}/s${i % SENSORS}` : `sensors/bench${c}x${i % DEVICES}`;
 }
 
 async function run(client: MqttClient, c: number): Promise<void> {
@@ -52,7 +55,11 @@ async function run(client: MqttClient, c: number): Promise<void> {
 
 const clients = await Promise.all(
   Array.from({ length: opts.clients }, (_, c) =>
-    mqtt.connectAsync(opts.url, { clientId: `bench-${process.pid}-${c}`, reconnectPeriod: 0, keepalive: 600 }),
+    mqtt.connectAsync(opts.url, {
+      clientId: `bench-${process.pid}-${c}`,
+      reconnectPeriod: 0,
+      keepalive: 600,
+    }),
   ),
 );
 process.send!({ ready: true });
