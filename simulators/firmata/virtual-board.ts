@@ -1,0 +1,390 @@
+import type { Ds18b20, I2cDevice } from './i2c.js';
+import {
+  ANALOG_MESSAGE,
+  DIGITAL_MESSAGE,
+  END_SYSEX,
+  from7BitPairs,
+  I2C_MODE,
+  ONEWIRE,
+  PIN_MODE,
+  pack7,
+  REPORT_ANALOG,
+  REPORT_DIGITAL,
+  REPORT_VERSION,
+  SET_DIGITAL_PIN_VALUE,
+  SET_PIN_MODE,
+  START_SYSEX,
+  SYSEX,
+  SYSTEM_RESET,
+  split14,
+  to7BitPairs,
+  unpack7,
+} from './protocol.js';
+
+/** A signal over time: millivolts for analog inputs, 0/1 for digital inputs. */
+export type Signal = (tMs: number) => number;
+
+export interface VirtualBoardOptions {
+  /** Firmware name it reports (StandardFirmata reports "StandardFirmata.ino"). */
+  firmware?: string;
+  i2c?: I2cDevice[];
+  /** 1-Wire devices by digital pin. */
+  oneWire?: Record<number, Ds18b20[]>;
+  /** Modelled inputs by pin name ("A0".."A5": millivolts; "D2".."D13": level), read every sample. */
+  signals?: Record<string, Signal>;
+}
+
+/** An Arduino Uno's pin layout: D0-D13, A0-A5 on pins 14-19; PWM on 3, 5, 6, 9, 10, 11; I2C on A4/A5. */
+const PIN_COUNT = 20;
+const PWM_PINS = new Set([3, 5, 6, 9, 10, 11]);
+const VREF_MV = 5000;
+
+interface PinState {
+  mode: number;
+  /** Level driven from outside (inputs). */
+  input: number;
+  /** Level or duty the host wrote (outputs). */
+  output: number;
+}
+
+interface ContinuousRead {
+  address: number;
+  register: number | undefined;
+  length: number;
+}
+
+/**
+ * A virtual Arduino Uno running Firmata 2.5: it answers version, firmware name,
+ * capabilities and analog mapping queries, reports analog channels and digital
+ * ports, and serves I2C and 1-Wire requests from modelled devices. It talks through
+ * attach(): in process (VirtualSerialPort) or through a pty (exposeOnPty).
+ */
+export class VirtualFirmataBoard {
+  readonly #pins: PinState[] = Array.from({ length: PIN_COUNT }, () => ({
+    mode: PIN_MODE.OUTPUT,
+    input: 0,
+    output: 0,
+  }));
+  readonly #mv = new Array<number>(6).fill(0);
+  readonly #analogReport = new Set<number>();
+  readonly #portReport = new Set<number>();
+  readonly #lastPort = new Map<number, number>();
+  readonly #continuous: ContinuousRead[] = [];
+  readonly #i2c = new Map<number, I2cDevice>();
+  readonly #oneWire: Record<number, Ds18b20[]>;
+  readonly #signals: Record<string, Signal>;
+  readonly #firmware: string;
+  #samplingMs = 19;
+  /** I2C_CONFIG's read delay: the firmware waits this long between selecting a register and reading it. */
+  #i2cDelayMs = 0;
+  readonly #pending = new Set<NodeJS.Timeout>();
+  #timer: NodeJS.Timeout | undefined;
+  #send: ((bytes: Buffer) => void) | undefined;
+  #rx: number[] = [];
+  readonly #t0 = Date.now();
+  /** Messages sent to the host, for benchmarks and tests. */
+  sent = 0;
+
+  constructor(opts: VirtualBoardOptions = {}) {
+    this.#firmware = opts.firmware ?? 'VirtualFirmata';
+    for (const d of opts.i2c ?? []) this.#i2c.set(d.address, d);
+    this.#oneWire = opts.oneWire ?? {};
+    this.#signals = { ...opts.signals };
+  }
+
+  /** Drives an analog input (channel 0-5) in millivolts against a 5 V reference. */
+  setMillivolts(channel: number, mv: number): void {
+    this.#mv[channel] = Math.min(Math.max(mv, 0), VREF_MV);
+  }
+
+  /** Drives a digital input level; a change is reported at once, as the firmware's loop does. */
+  setDigital(pin: number, level: 0 | 1): void {
+    this.#pins[pin]!.input = level;
+    this.#reportPortIfChanged(pin >> 3);
+  }
+
+  /** Replaces or adds a modelled signal ("A0" millivolts, "D2" level). */
+  drive(pin: string, signal: Signal): void {
+    this.#signals[pin] = signal;
+  }
+
+  i2cDevice<T extends I2cDevice>(address: number): T | undefined {
+    return this.#i2c.get(address) as T | undefined;
+  }
+
+  /**
+   * Connects a host link. Like an Uno's auto-reset on open, the board then boots:
+   * it announces its version and firmware name.
+   */
+  attach(send: (bytes: Buffer) => void): { receive(bytes: Uint8Array): void; detach(): void } {
+    this.#detach();
+    this.#send = send;
+    this.#reset();
+    this.#timer = setInterval(() => this.#tick(), this.#samplingMs);
+    this.#timer.unref();
+    this.#reply([REPORT_VERSION, 2, 5]);
+    this.#replyFirmware();
+    return { receive: (bytes) => this.#receive(bytes), detach: () => this.#detach() };
+  }
+
+  #detach(): void {
+    clearInterval(this.#timer);
+    for (const t of this.#pending) clearTimeout(t);
+    this.#pending.clear();
+    this.#timer = undefined;
+    this.#send = undefined;
+  }
+
+  #reset(): void {
+    this.#analogReport.clear();
+    this.#portReport.clear();
+    this.#continuous.length = 0;
+    this.#rx = [];
+  }
+
+  #reply(bytes: number[]): void {
+    this.sent++;
+    this.#send?.(Buffer.from(bytes));
+  }
+
+  #replyFirmware(): void {
+    const name = [...Buffer.from(this.#firmware, 'ascii')];
+    this.#reply([START_SYSEX, SYSEX.REPORT_FIRMWARE, 2, 5, ...to7BitPairs(name), END_SYSEX]);
+  }
+
+  #receive(bytes: Uint8Array): void {
+    for (const b of bytes) {
+      // Inside a sysex every byte up to END_SYSEX is data, as in the firmware's parser
+      // (firmata-io sends I2C_CONFIG's delay as raw 8-bit bytes).
+      if (b & 0x80 && this.#rx[0] !== START_SYSEX) this.#rx = [];
+      this.#rx.push(b);
+      if (this.#complete()) {
+        const msg = this.#rx;
+        this.#rx = [];
+        this.#handle(msg);
+      }
+    }
+  }
+
+  #complete(): boolean {
+    const first = this.#rx[0]!;
+    if (first === START_SYSEX) return this.#rx[this.#rx.length - 1] === END_SYSEX && this.#rx.length > 1;
+    if (first === REPORT_VERSION || first === SYSTEM_RESET) return true;
+    const cmd = first < 0xf0 ? first & 0xf0 : first;
+    if (cmd === REPORT_ANALOG || cmd === REPORT_DIGITAL) return this.#rx.length === 2;
+    if ((first & 0x80) === 0) {
+      this.#rx = []; // data byte without a command: out of sync, drop it
+      return false;
+    }
+    return this.#rx.length === 3;
+  }
+
+  #handle(m: number[]): void {
+    const first = m[0]!;
+    const cmd = first < 0xf0 ? first & 0xf0 : first;
+    switch (cmd) {
+      case REPORT_VERSION:
+        return this.#reply([REPORT_VERSION, 2, 5]);
+      case SYSTEM_RESET:
+        return this.#reset();
+      case SET_PIN_MODE: {
+        const pin = this.#pins[m[1]!];
+        if (pin) pin.mode = m[2]!;
+        if (pin && pin.mode === PIN_MODE.PULLUP && pin.input === 0 && !this.#signals[`D${m[1]}`])
+          pin.input = 1;
+        return;
+      }
+      case SET_DIGITAL_PIN_VALUE: {
+        const pin = this.#pins[m[1]!];
+        if (pin) pin.output = m[2]!;
+        return;
+      }
+      case REPORT_ANALOG:
+        if (m[1]) this.#analogReport.add(first & 0x0f);
+        else this.#analogReport.delete(first & 0x0f);
+        return;
+      case REPORT_DIGITAL:
+        if (m[1]) {
+          this.#portReport.add(first & 0x0f);
+          this.#lastPort.delete(first & 0x0f);
+          this.#reportPortIfChanged(first & 0x0f);
+        } else this.#portReport.delete(first & 0x0f);
+        return;
+      case DIGITAL_MESSAGE: {
+        const port = first & 0x0f;
+        const bits = m[1]! | (m[2]! << 7);
+        for (let i = 0; i < 8; i++) {
+          const pin = this.#pins[port * 8 + i];
+          if (pin && pin.mode === PIN_MODE.OUTPUT) pin.output = (bits >> i) & 1;
+        }
+        return;
+      }
+      case START_SYSEX:
+        return this.#sysex(m[1]!, m.slice(2, -1));
+    }
+  }
+
+  #sysex(cmd: number, data: number[]): void {
+    switch (cmd) {
+      case SYSEX.REPORT_FIRMWARE:
+        return this.#replyFirmware();
+      case SYSEX.CAPABILITY_QUERY:
+        return this.#reply([START_SYSEX, SYSEX.CAPABILITY_RESPONSE, ...this.#capabilities(), END_SYSEX]);
+      case SYSEX.ANALOG_MAPPING_QUERY: {
+        const map = this.#pins.map((_, i) => (i >= 14 ? i - 14 : 0x7f));
+        return this.#reply([START_SYSEX, SYSEX.ANALOG_MAPPING_RESPONSE, ...map, END_SYSEX]);
+      }
+      case SYSEX.PIN_STATE_QUERY: {
+        const pin = this.#pins[data[0]!];
+        if (!pin) return;
+        const state = pin.mode === PIN_MODE.OUTPUT ? pin.output : pin.input;
+        return this.#reply([
+          START_SYSEX,
+          SYSEX.PIN_STATE_RESPONSE,
+          data[0]!,
+          pin.mode,
+          state & 0x7f,
+          END_SYSEX,
+        ]);
+      }
+      case SYSEX.SAMPLING_INTERVAL: {
+        // Firmata clamps the interval to at least 1 ms (MINIMUM_SAMPLING_INTERVAL in StandardFirmata is 1).
+        this.#samplingMs = Math.max(1, data[0]! | (data[1]! << 7));
+        if (this.#timer) {
+          clearInterval(this.#timer);
+          this.#timer = setInterval(() => this.#tick(), this.#samplingMs);
+          this.#timer.unref();
+        }
+        return;
+      }
+      case SYSEX.I2C_CONFIG:
+        this.#i2cDelayMs = (data[0] ?? 0) | ((data[1] ?? 0) << 7);
+        this.#i2cDelayMs /= 1000;
+        return;
+      case SYSEX.I2C_REQUEST:
+        return this.#i2cRequest(data);
+      case SYSEX.ONEWIRE_DATA:
+        return this.#oneWireRequest(data);
+    }
+  }
+
+  #capabilities(): number[] {
+    const out: number[] = [];
+    for (let i = 0; i < PIN_COUNT; i++) {
+      if (i > 1) out.push(PIN_MODE.INPUT, 1, PIN_MODE.OUTPUT, 1, PIN_MODE.PULLUP, 1, PIN_MODE.ONEWIRE, 1);
+      if (PWM_PINS.has(i)) out.push(PIN_MODE.PWM, 8);
+      if (i >= 14) out.push(PIN_MODE.ANALOG, 10);
+      if (i === 18 || i === 19) out.push(PIN_MODE.I2C, 1);
+      out.push(0x7f);
+    }
+    return out;
+  }
+
+  #i2cRequest(data: number[]): void {
+    const address = data[0]! | ((data[1]! & 0x07) << 7);
+    const mode = (data[1]! >> 3) & 0x03;
+    const bytes = from7BitPairs(data.slice(2));
+    if (mode === I2C_MODE.WRITE) {
+      this.#i2c.get(address)?.write(bytes);
+      return;
+    }
+    if (mode === I2C_MODE.STOP) {
+      for (let i = this.#continuous.length - 1; i >= 0; i--)
+        if (this.#continuous[i]!.address === address) this.#continuous.splice(i, 1);
+      return;
+    }
+    const read: ContinuousRead =
+      bytes.length >= 2
+        ? { address, register: bytes[0]!, length: bytes[1]! }
+        : { address, register: undefined, length: bytes[0] ?? 0 };
+    if (mode === I2C_MODE.CONTINUOUS) {
+      this.#continuous.push(read);
+      return;
+    }
+    // A read takes time on a real bus (and its delay); answering at once would let a
+    // driver that reads again in its callback spin without ever yielding.
+    const t = setTimeout(
+      () => {
+        this.#pending.delete(t);
+        this.#i2cReply(read);
+      },
+      Math.max(1, this.#i2cDelayMs),
+    );
+    this.#pending.add(t);
+  }
+
+  #i2cReply(r: ContinuousRead): void {
+    const device = this.#i2c.get(r.address);
+    // No device answers at that address: real Firmata sends nothing back either.
+    if (!device) return;
+    const values = device.read(r.register, r.length);
+    this.#reply([
+      START_SYSEX,
+      SYSEX.I2C_REPLY,
+      ...split14(r.address),
+      ...split14(r.register ?? 0),
+      ...to7BitPairs(values),
+      END_SYSEX,
+    ]);
+  }
+
+  #oneWireRequest(data: number[]): void {
+    const sub = data[0]!;
+    const pin = data[1]!;
+    const devices = this.#oneWire[pin] ?? [];
+    if (sub === ONEWIRE.CONFIG_REQUEST) return;
+    if (sub === ONEWIRE.SEARCH_REQUEST) {
+      const roms = devices.flatMap((d) => d.rom);
+      return this.#reply([
+        START_SYSEX,
+        SYSEX.ONEWIRE_DATA,
+        ONEWIRE.SEARCH_REPLY,
+        pin,
+        ...pack7(roms),
+        END_SYSEX,
+      ]);
+    }
+    if (!(sub & ONEWIRE.READ_BIT)) return; // reset, select, write, delay: nothing to answer
+    const bytes = unpack7(data.slice(2));
+    const rom = bytes.slice(0, 8);
+    const count = bytes[8]! | (bytes[9]! << 8);
+    const device = devices.find((d) => d.rom.every((b, i) => b === rom[i])) ?? devices[0];
+    if (!device) return;
+    this.#reply([
+      START_SYSEX,
+      SYSEX.ONEWIRE_DATA,
+      ONEWIRE.READ_REPLY,
+      pin,
+      ...pack7([bytes[10]!, bytes[11]!, ...device.scratchpad().slice(0, count)]),
+      END_SYSEX,
+    ]);
+  }
+
+  #tick(): void {
+    const t = Date.now() - this.#t0;
+    for (const [name, signal] of Object.entries(this.#signals)) {
+      const n = Number(name.slice(1));
+      if (name[0] === 'A') this.setMillivolts(n, signal(t));
+      else if (name[0] === 'D') this.setDigital(n, signal(t) ? 1 : 0);
+    }
+    for (const ch of this.#analogReport) {
+      const raw = Math.round((this.#mv[ch]! / VREF_MV) * 1023);
+      this.#reply([ANALOG_MESSAGE | ch, ...split14(raw)]);
+    }
+    for (const r of this.#continuous) this.#i2cReply(r);
+  }
+
+  #reportPortIfChanged(port: number): void {
+    if (!this.#portReport.has(port)) return;
+    let bits = 0;
+    for (let i = 0; i < 8; i++) {
+      const pin = this.#pins[port * 8 + i];
+      if (!pin) continue;
+      const level = pin.mode === PIN_MODE.OUTPUT ? pin.output : pin.input;
+      if (level) bits |= 1 << i;
+    }
+    if (this.#lastPort.get(port) === bits) return;
+    this.#lastPort.set(port, bits);
+    this.#reply([DIGITAL_MESSAGE | port, ...split14(bits)]);
+  }
+}
