@@ -122,7 +122,9 @@ export class Bme280 implements I2cDevice {
       CAL.P8,
       CAL.P9,
     ];
-    tp.forEach((v, i) => le16(0x88 + 2 * i, v));
+    tp.forEach((v, i) => {
+      le16(0x88 + 2 * i, v);
+    });
     m.set(0xa1, CAL.H1);
     le16(0xe1, CAL.H2);
     m.set(0xe3, CAL.H3);

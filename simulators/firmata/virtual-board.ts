@@ -184,9 +184,11 @@ export class VirtualFirmataBoard {
     const cmd = first < 0xf0 ? first & 0xf0 : first;
     switch (cmd) {
       case REPORT_VERSION:
-        return this.#reply([REPORT_VERSION, 2, 5]);
+        this.#reply([REPORT_VERSION, 2, 5]);
+        return;
       case SYSTEM_RESET:
-        return this.#reset();
+        this.#reset();
+        return;
       case SET_PIN_MODE: {
         const pin = this.#pins[m[1]!];
         if (pin) pin.mode = m[2]!;
@@ -220,32 +222,30 @@ export class VirtualFirmataBoard {
         return;
       }
       case START_SYSEX:
-        return this.#sysex(m[1]!, m.slice(2, -1));
+        this.#sysex(m[1]!, m.slice(2, -1));
+        return;
     }
   }
 
   #sysex(cmd: number, data: number[]): void {
     switch (cmd) {
       case SYSEX.REPORT_FIRMWARE:
-        return this.#replyFirmware();
+        this.#replyFirmware();
+        return;
       case SYSEX.CAPABILITY_QUERY:
-        return this.#reply([START_SYSEX, SYSEX.CAPABILITY_RESPONSE, ...this.#capabilities(), END_SYSEX]);
+        this.#reply([START_SYSEX, SYSEX.CAPABILITY_RESPONSE, ...this.#capabilities(), END_SYSEX]);
+        return;
       case SYSEX.ANALOG_MAPPING_QUERY: {
         const map = this.#pins.map((_, i) => (i >= 14 ? i - 14 : 0x7f));
-        return this.#reply([START_SYSEX, SYSEX.ANALOG_MAPPING_RESPONSE, ...map, END_SYSEX]);
+        this.#reply([START_SYSEX, SYSEX.ANALOG_MAPPING_RESPONSE, ...map, END_SYSEX]);
+        return;
       }
       case SYSEX.PIN_STATE_QUERY: {
         const pin = this.#pins[data[0]!];
         if (!pin) return;
         const state = pin.mode === PIN_MODE.OUTPUT ? pin.output : pin.input;
-        return this.#reply([
-          START_SYSEX,
-          SYSEX.PIN_STATE_RESPONSE,
-          data[0]!,
-          pin.mode,
-          state & 0x7f,
-          END_SYSEX,
-        ]);
+        this.#reply([START_SYSEX, SYSEX.PIN_STATE_RESPONSE, data[0]!, pin.mode, state & 0x7f, END_SYSEX]);
+        return;
       }
       case SYSEX.SAMPLING_INTERVAL: {
         // Firmata clamps the interval to at least 1 ms (MINIMUM_SAMPLING_INTERVAL in StandardFirmata is 1).
@@ -262,9 +262,11 @@ export class VirtualFirmataBoard {
         this.#i2cDelayMs /= 1000;
         return;
       case SYSEX.I2C_REQUEST:
-        return this.#i2cRequest(data);
+        this.#i2cRequest(data);
+        return;
       case SYSEX.ONEWIRE_DATA:
-        return this.#oneWireRequest(data);
+        this.#oneWireRequest(data);
+        return;
     }
   }
 
@@ -335,14 +337,8 @@ export class VirtualFirmataBoard {
     if (sub === ONEWIRE.CONFIG_REQUEST) return;
     if (sub === ONEWIRE.SEARCH_REQUEST) {
       const roms = devices.flatMap((d) => d.rom);
-      return this.#reply([
-        START_SYSEX,
-        SYSEX.ONEWIRE_DATA,
-        ONEWIRE.SEARCH_REPLY,
-        pin,
-        ...pack7(roms),
-        END_SYSEX,
-      ]);
+      this.#reply([START_SYSEX, SYSEX.ONEWIRE_DATA, ONEWIRE.SEARCH_REPLY, pin, ...pack7(roms), END_SYSEX]);
+      return;
     }
     if (!(sub & ONEWIRE.READ_BIT)) return; // reset, select, write, delay: nothing to answer
     const bytes = unpack7(data.slice(2));
