@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { DECODERS } from '../devices/decoders/index.js';
+import { BoardManager } from './boards/manager.js';
 import { Broker } from './broker.js';
 import { configSchema, type HubConfig, type HubConfigInput } from './config/schema.js';
 import { EventBus } from './core/bus.js';
@@ -29,6 +30,8 @@ export interface HubHandle {
   readonly log: Logger;
   /** Feeds a message into the pipeline in process (boards, simulators, tests). */
   ingest(msg: RawMessage): IngestResult;
+  /** Arduino boards from config (issue 3). */
+  readonly boards: BoardManager;
   /** Writes everything queued now and waits until InfluxDB confirmed it. */
   flush(timeoutMs?: number): Promise<number>;
   stop(): Promise<void>;
@@ -40,6 +43,8 @@ export interface StartOptions {
   httpPlugins?: Array<(app: FastifyInstance) => Promise<void> | void>;
   /** How long stop() waits for InfluxDB to confirm what is queued. */
   drainTimeoutMs?: number;
+  /** Boards: how `port: virtual` boards are made, and the wait between reconnect attempts. */
+  boards?: Pick<ConstructorParameters<typeof BoardManager>[0], 'openVirtual' | 'retryMs'>;
 }
 
 /**
@@ -138,7 +143,12 @@ export async function startHub(
     health.unref();
     stops.push(['health', () => clearInterval(health)]);
 
-    const registry = new DeviceRegistry(bus, config.devices);
+    const declared = config.devices.map((d) => d.id);
+    const registry = new DeviceRegistry(bus, [
+      ...config.devices,
+      // Boards are known before their first reading, so they can be reported offline.
+      ...config.boards.filter((b) => !declared.includes(b.id)).map((b) => ({ id: b.id, tags: {} })),
+    ]);
     registry.start();
     stops.push(['registry', () => registry.stop()]);
 
@@ -213,6 +223,17 @@ export async function startHub(
     stops.push(['outbound', () => bus.removeAll(outbound)]);
     await broker.publish('hub/status', 'online', true);
 
+    // Boards (issue 3): started after the outbound listeners, so their availability is published.
+    const boards = new BoardManager({
+      boards: config.boards,
+      log: log.child({ module: 'boards' }),
+      ingestCandidates: (cs, source, at) => pipeline.ingestCandidates(cs, source, at),
+      setState: (device, state) => registry.setState(device, state),
+      ...opts.boards,
+    });
+    boards.start();
+    stops.push(['boards', () => boards.stop()]);
+
     const http = await startHttp({
       host: config.http.host,
       port: config.http.port,
@@ -255,6 +276,7 @@ export async function startHub(
       metrics,
       log,
       ingest,
+      boards,
       flush: (timeoutMs = 10_000) => {
         writer.flushNow();
         return waitIdle(writer, timeoutMs);

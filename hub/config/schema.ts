@@ -1,23 +1,11 @@
 import { z } from 'zod';
-import { parseDuration } from '../core/duration.js';
-import { ID_PATTERN } from '../core/reading.js';
+import { board, checkBoards } from './boards.js';
+import { duration, id } from './common.js';
 
-/** "500ms", "1s", "5m" or a number of milliseconds; parsed to milliseconds. */
-export const duration = z.union([z.number(), z.string()]).transform((v, ctx) => {
-  const ms = parseDuration(v);
-  if (ms === undefined) {
-    ctx.addIssue({
-      code: 'custom',
-      message: `expected a duration such as "500ms", "1s", "5m" or a number of milliseconds, got ${JSON.stringify(v)}`,
-    });
-    return z.NEVER;
-  }
-  return ms;
-});
+export { duration, id };
 
 const port = z.number().int().min(0).max(65535);
 const host = z.string().min(1);
-export const id = z.string().regex(ID_PATTERN, { message: 'expected an id of [A-Za-z0-9_.-]{1,64}' });
 
 const mqttUser = z.strictObject({ username: z.string().min(1), password: z.string().min(1) });
 
@@ -96,6 +84,8 @@ export const configSchema = z
     influx: influx.default(influx.parse({})),
     log: log.default(log.parse({})),
     devices: z.array(device).default([]),
+    /** Arduino boards running Firmata (README "Boards"). */
+    boards: z.array(board).default([]),
     /** Where the hub keeps its state (quarantine log, managed InfluxDB unless set). */
     dataDir: z.string().default('./var'),
   })
@@ -114,6 +104,7 @@ export const configSchema = z
         message: `expected a bearer token of 16 characters or more: http.host ${c.http.host} is not a loopback address`,
       });
     }
+    for (const issue of checkBoards(c.boards)) ctx.addIssue({ code: 'custom', ...issue });
     const seen = new Set<string>();
     c.devices.forEach((d, i) => {
       if (seen.has(d.id))

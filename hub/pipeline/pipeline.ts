@@ -1,6 +1,6 @@
 import type { Candidate, DecoderDefinition } from '../../devices/decoder.js';
 import type { EventBus } from '../core/bus.js';
-import type { RawMessage, Reading } from '../core/reading.js';
+import type { RawMessage, Reading, ReadingSource } from '../core/reading.js';
 import { RejectError } from '../errors.js';
 import type { Quarantine } from '../quarantine.js';
 import { type Draft, STEPS, type Step, type StepContext } from './steps.js';
@@ -60,6 +60,35 @@ export class Pipeline {
       this.opts.quarantine.add(msg, device, err.reason, err.message);
       return { readings: [], rejected: 1, handled: true };
     }
+    return this.#runAll(candidates, msg);
+  }
+
+  /**
+   * For in-process sources (boards, simulators) that already hold candidates: the
+   * same steps as ingest() without a JSON round trip. A rejected candidate is
+   * quarantined with a synthetic topic `<source>/<device>/<sensor>` and its value as payload.
+   */
+  ingestCandidates(
+    candidates: readonly Candidate[],
+    source: ReadingSource,
+    receivedAt = Date.now(),
+  ): IngestResult {
+    if (candidates.length === 0) return { readings: [], rejected: 0, handled: true };
+    const first = candidates[0]!;
+    const msg: RawMessage = {
+      topic: `${source}/${first.device}/${first.sensor}`,
+      get payload() {
+        return Buffer.from(
+          JSON.stringify(candidates.map((c) => ({ sensor: c.sensor, value: c.value, unit: c.unit }))),
+        );
+      },
+      receivedAt,
+      source,
+    };
+    return this.#runAll(candidates, msg);
+  }
+
+  #runAll(candidates: readonly Candidate[], msg: RawMessage): IngestResult {
     const readings: Reading[] = [];
     let rejected = 0;
     for (const c of candidates) {

@@ -32,6 +32,8 @@ export interface VirtualBoardOptions {
   oneWire?: Record<number, Ds18b20[]>;
   /** Modelled inputs by pin name ("A0".."A5": millivolts; "D2".."D13": level), read every sample. */
   signals?: Record<string, Signal>;
+  /** Called every sample with the board's time, to move modelled I2C/1-Wire devices. */
+  models?: Array<(tMs: number) => void>;
 }
 
 /** An Arduino Uno's pin layout: D0-D13, A0-A5 on pins 14-19; PWM on 3, 5, 6, 9, 10, 11; I2C on A4/A5. */
@@ -73,6 +75,7 @@ export class VirtualFirmataBoard {
   readonly #i2c = new Map<number, I2cDevice>();
   readonly #oneWire: Record<number, Ds18b20[]>;
   readonly #signals: Record<string, Signal>;
+  readonly #models: Array<(tMs: number) => void>;
   readonly #firmware: string;
   #samplingMs = 19;
   /** I2C_CONFIG's read delay: the firmware waits this long between selecting a register and reading it. */
@@ -90,6 +93,7 @@ export class VirtualFirmataBoard {
     for (const d of opts.i2c ?? []) this.#i2c.set(d.address, d);
     this.#oneWire = opts.oneWire ?? {};
     this.#signals = { ...opts.signals };
+    this.#models = opts.models ?? [];
   }
 
   /** Drives an analog input (channel 0-5) in millivolts against a 5 V reference. */
@@ -358,6 +362,7 @@ export class VirtualFirmataBoard {
 
   #tick(): void {
     const t = Date.now() - this.#t0;
+    for (const model of this.#models) model(t);
     for (const [name, signal] of Object.entries(this.#signals)) {
       const n = Number(name.slice(1));
       if (name[0] === 'A') this.setMillivolts(n, signal(t));
