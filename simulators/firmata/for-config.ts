@@ -49,7 +49,7 @@ export function virtualBoardFor(sensors: readonly ModelledSensor[]): VirtualFirm
       case 'thermometer':
         if (ctrl === 'DS18B20' && pin) {
           const d = new Ds18b20(i + 1);
-          (oneWire[pin.pin] ??= []).push(d);
+          oneWire[pin.pin] = [...(oneWire[pin.pin] ?? []), d];
           models.push((t) => {
             d.temperature = temp(t);
           });
