@@ -36,7 +36,15 @@ describe('a board running StandardFirmata (emulated)', () => {
           id: 'greenhouse',
           port: path,
           sensors: [
-            { id: 'soil', type: 'analog', pin: 'A0', metric: 'moisture', unit: '%', scale: [0, 100], every: '200ms' },
+            {
+              id: 'soil',
+              type: 'analog',
+              pin: 'A0',
+              metric: 'moisture',
+              unit: '%',
+              scale: [0, 100],
+              every: '200ms',
+            },
             { id: 'pir', type: 'motion', pin: 'D2' },
           ],
         },
@@ -80,7 +88,11 @@ describe('a board running StandardFirmata (emulated)', () => {
   it('goes offline within 5 s when the emulator stops, and back by itself when it returns', async () => {
     const stoppedAt = Date.now();
     await uno.stop();
-    const off = await eventually(() => availability.find((a) => a.state === 'offline' && a.at >= stoppedAt), 5000, 20);
+    const off = await eventually(
+      () => availability.find((a) => a.state === 'offline' && a.at >= stoppedAt),
+      5000,
+      20,
+    );
     expect(off.at - stoppedAt).toBeLessThan(5000);
     expect(hub.registry.get('greenhouse')?.state).toBe('offline');
 
