@@ -49,7 +49,7 @@ describe.each(targets)('board driver contract: %s', (_name, make) => {
     const c = await eventually(() => drive.candidates.findLast((x) => x.sensor === 'soil'), 5000);
     expect(c).toMatchObject({ device: 'bench1', sensor: 'soil', metric: 'moisture', unit: '%' });
     // 2500/5000 of a 10-bit ADC is 511 or 512, i.e. 49.95 % or 50.05 %.
-    expect(c!.value as number).toBeCloseTo(50, 0);
+    expect(c.value as number).toBeCloseTo(50, 0);
   });
 
   it('follows a changed analog input', async () => {
@@ -58,7 +58,7 @@ describe.each(targets)('board driver contract: %s', (_name, make) => {
       () => drive.candidates.findLast((x) => x.sensor === 'soil' && Math.abs((x.value as number) - 20) < 0.5),
       5000,
     );
-    expect(c!.value as number).toBeCloseTo(20, 0);
+    expect(c.value as number).toBeCloseTo(20, 0);
   });
 
   it('reports an unscaled analog input as raw ADC counts', async () => {
