@@ -20,6 +20,12 @@ const PACKAGES = [
     for: ['test'],
     why: 'the forwarding baseline of the benchmark',
   },
+  {
+    pkg: 'chromium',
+    file: '/usr/bin/chromium',
+    for: ['test'],
+    why: 'browser tests and benchmark of the dashboard (driven by playwright-core)',
+  },
 ];
 
 const arg = process.argv.indexOf('--for');
