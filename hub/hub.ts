@@ -11,6 +11,7 @@ import { topicMatches } from './core/topic.js';
 import { startHttp } from './http/server.js';
 import { createMetrics, type HubMetrics } from './metrics.js';
 import { type IngestResult, Pipeline } from './pipeline/pipeline.js';
+import { SeriesClock } from './pipeline/series-clock.js';
 import { Quarantine } from './quarantine.js';
 import { DeviceRegistry } from './registry.js';
 import { InfluxHttp } from './storage/influx-http.js';
@@ -147,7 +148,7 @@ export async function startHub(
       quarantine,
       bus,
       maxPayloadBytes: config.mqtt.maxPayloadBytes,
-      context: { deviceTags: registry.tagsOf(), maxFutureSkewMs: 5 * 60_000 },
+      context: { deviceTags: registry.tagsOf(), maxFutureSkewMs: 5 * 60_000, clock: new SeriesClock() },
     });
 
     const owner = {};

@@ -7,7 +7,10 @@ import { type HubHandle, startHub } from '../../hub/hub.js';
 import { uniqueDb } from './influxd.js';
 
 /** A hub on free ports, writing to the given InfluxDB, with its own database and data folder. */
-export async function startTestHub(influxUrl: string, extra: HubConfigInput = {}): Promise<HubHandle & { database: string }> {
+export async function startTestHub(
+  influxUrl: string,
+  extra: HubConfigInput = {},
+): Promise<HubHandle & { database: string }> {
   const database = extra.influx?.database ?? uniqueDb();
   const hub = await startHub(
     {
@@ -23,18 +26,23 @@ export async function startTestHub(influxUrl: string, extra: HubConfigInput = {}
 }
 
 /** Polls until fn returns a truthy value or the time runs out (bounded, for eventually-true checks). */
-export async function eventually<T>(fn: () => Promise<T> | T, timeoutMs = 5000, stepMs = 25): Promise<T> {
+export async function eventually<T>(
+  fn: () => Promise<T> | T,
+  timeoutMs = 5000,
+  stepMs = 25,
+): Promise<Exclude<T, undefined | null | false | 0 | ''>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
     try {
       const v = await fn();
-      if (v) return v;
+      if (v) return v as Exclude<T, undefined | null | false | 0 | ''>;
       last = v;
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms (last: ${String(last)})`);
+    if (Date.now() > deadline)
+      throw new Error(`condition not met within ${timeoutMs} ms (last: ${String(last)})`);
     await new Promise((r) => setTimeout(r, stepMs));
   }
 }
