@@ -119,7 +119,7 @@ describe('config', () => {
       }
     })();
     expect(err?.code).toBe('HUB_CONFIG_UNREADABLE');
-    expect(err?.problems[0]!.origin).toMatch(new RegExp(`^${p}:\\d+:\\d+$`));
+    expect(err?.problems[0]?.origin).toMatch(new RegExp(`^${p}:\\d+:\\d+$`));
   });
 
   it('names a missing file', () => {
