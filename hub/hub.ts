@@ -13,6 +13,7 @@ import { startHttp } from './http/server.js';
 import { Liveness } from './liveness.js';
 import { createMetrics, type HubMetrics } from './metrics.js';
 import { type IngestResult, Pipeline } from './pipeline/pipeline.js';
+import { SeriesClock } from './pipeline/series-clock.js';
 import { Quarantine } from './quarantine.js';
 import { DeviceRegistry } from './registry.js';
 import { InfluxHttp } from './storage/influx-http.js';
@@ -164,7 +165,7 @@ export async function startHub(
       quarantine,
       bus,
       maxPayloadBytes: config.mqtt.maxPayloadBytes,
-      context: { deviceTags: registry.tagsOf(), maxFutureSkewMs: 5 * 60_000 },
+      context: { deviceTags: registry.tagsOf(), maxFutureSkewMs: 5 * 60_000, clock: new SeriesClock() },
     });
 
     const owner = {};

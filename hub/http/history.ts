@@ -37,11 +37,8 @@ export function registerHistory(app: FastifyInstance, deps: HistoryDeps): void {
     if (!sensor)
       return reply.code(404).send({ error: 'not_found', message: `no sensor ${q.device}/${q.sensor}` });
     const source = pickSource(q, deps.rollups ?? []);
-    const rows = await deps.influx.query<Record<string, unknown>>(historyInfluxQL(sensor.metric, q, source));
-    const points = rows.map((r) => {
-      const { time, ...rest } = r as { time: Date } & Record<string, unknown>;
-      return { ts: new Date(time).getTime(), ...rest };
-    });
+    const rows = await deps.influx.rows(historyInfluxQL(sensor.metric, q, source));
+    const points = rows.map(({ time, ...rest }) => ({ ts: time as number, ...rest }));
     return {
       device: q.device,
       sensor: q.sensor,
@@ -64,19 +61,16 @@ export function registerHistory(app: FastifyInstance, deps: HistoryDeps): void {
     if (!Number.isInteger(points) || points < 2 || points > TREND_LIMITS.maxPoints)
       bad(`points: expected a whole number from 2 to ${TREND_LIMITS.maxPoints}`);
     const every = autoEvery(now - from, points);
-    const raw = (await deps.influx.client.queryRaw(
+    const found = await deps.influx.query(
       `SELECT mean(value) FROM /.*/ WHERE time >= ${Math.floor(from)}ms GROUP BY time(${every}ms), device, sensor fill(none)`,
-      { precision: 'ms' },
-    )) as {
-      results: Array<{ series?: Array<{ tags?: Record<string, string>; values: Array<[number, number]> }> }>;
-    };
-    const series = (raw.results[0]?.series ?? [])
+    );
+    const series = found
       .filter((s) => s.tags?.device && s.tags.sensor && deps.registry.has(s.tags.device))
       .map((s) => ({
         device: s.tags!.device!,
         sensor: s.tags!.sensor!,
-        ts: s.values.map((v) => v[0]),
-        values: s.values.map((v) => v[1]),
+        ts: s.values.map((v) => v[0] as number),
+        values: s.values.map((v) => v[1] as number),
       }));
     return { from, to: now, every, series };
   });

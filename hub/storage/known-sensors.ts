@@ -10,13 +10,6 @@ export interface KnownSensor {
   ts: number;
 }
 
-interface RawSeries {
-  name: string;
-  tags?: Record<string, string>;
-  columns: string[];
-  values: Array<[number, number]>;
-}
-
 /**
  * The last reading of every device/sensor stored in the last `withinMs`, so a hub
  * that restarts knows its devices before they speak again (charts stay full after a
@@ -26,13 +19,8 @@ interface RawSeries {
 export async function loadKnownSensors(influx: InfluxHttp, withinMs: number): Promise<KnownSensor[]> {
   const within = Math.max(1, Math.floor(withinMs));
   const q = `SELECT last(value) FROM /.*/ WHERE time > now() - ${within}ms GROUP BY device, sensor, unit, source`;
-  const res = (await influx.client.queryRaw(q, { precision: 'ms' })) as {
-    results: Array<{ series?: RawSeries[]; error?: string }>;
-  };
-  const first = res.results[0];
-  if (first?.error) throw new Error(first.error);
   const out: KnownSensor[] = [];
-  for (const s of first?.series ?? []) {
+  for (const s of await influx.query(q)) {
     const row = s.values[0];
     const t = s.tags ?? {};
     if (!row || !t.device || !t.sensor) continue;
