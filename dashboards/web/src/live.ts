@@ -49,12 +49,12 @@ export class LiveStore {
   }
 
   async reload(): Promise<void> {
-    const [list, trends] = await Promise.all([
-      getJson<{ devices: DeviceState[] }>('/api/devices'),
-      getJson<Trends>('/api/trends', { from: `-${TREND_SPAN_MS / 60_000}m`, points: TREND_POINTS }).catch(
-        () => undefined,
-      ),
-    ]);
+    // Devices first: the overview is useful before the trends (one heavier query) arrive.
+    const trendsP = getJson<Trends>('/api/trends', {
+      from: `-${TREND_SPAN_MS / 60_000}m`,
+      points: TREND_POINTS,
+    }).catch(() => undefined);
+    const list = await getJson<{ devices: DeviceState[] }>('/api/devices');
     for (const d of list.devices) {
       const known = this.devices.get(d.id);
       if (known) {
@@ -67,6 +67,8 @@ export class LiveStore {
       } else this.devices.set(d.id, d);
       this.#dirty.add(d.id);
     }
+    this.#schedule(true);
+    const trends = await trendsP;
     if (trends) {
       this.#trendEvery = trends.every;
       for (const s of trends.series) {
@@ -159,16 +161,22 @@ export class LiveStore {
     this.#schedule();
   }
 
-  #schedule(): void {
-    if (this.#timer !== undefined) return;
-    this.#timer = setTimeout(() => {
-      requestAnimationFrame(() => {
-        this.#timer = undefined;
-        const dirty = new Set(this.#dirty);
-        this.#dirty.clear();
-        for (const l of this.#listeners) l(dirty);
-      });
-    }, REPAINT_MS);
+  #schedule(now = false): void {
+    if (this.#timer !== undefined) {
+      if (!now) return;
+      clearTimeout(this.#timer);
+    }
+    this.#timer = setTimeout(
+      () => {
+        requestAnimationFrame(() => {
+          this.#timer = undefined;
+          const dirty = new Set(this.#dirty);
+          this.#dirty.clear();
+          for (const l of this.#listeners) l(dirty);
+        });
+      },
+      now ? 0 : REPAINT_MS,
+    );
   }
 
   /** Called at most every REPAINT_MS with the devices that changed. */

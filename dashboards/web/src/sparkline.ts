@@ -1,8 +1,13 @@
+export const SPARK_W = 80;
+export const SPARK_H = 22;
+
 /** A small trend line on a canvas: cheaper than a chart per sensor when there are thousands. */
 export function drawSparkline(canvas: HTMLCanvasElement, input: readonly number[], color: string): void {
   const dpr = window.devicePixelRatio || 1;
-  const w = canvas.clientWidth || 80;
-  const h = canvas.clientHeight || 22;
+  // The CSS size is fixed (style.css canvas.spark); reading clientWidth here would
+  // force a synchronous layout for every sparkline drawn between DOM writes.
+  const w = SPARK_W;
+  const h = SPARK_H;
   if (canvas.width !== Math.round(w * dpr)) canvas.width = Math.round(w * dpr);
   if (canvas.height !== Math.round(h * dpr)) canvas.height = Math.round(h * dpr);
   const ctx = canvas.getContext('2d');

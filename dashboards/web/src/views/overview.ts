@@ -12,6 +12,10 @@ interface Row {
   cells: Map<string, { value: HTMLElement; unit: HTMLElement; spark: HTMLCanvasElement }>;
 }
 
+const setText = (el: HTMLElement, text: string) => {
+  if (el.textContent !== text) el.textContent = text;
+};
+
 const STATE_LABEL: Record<string, string> = {
   online: 'online',
   stale: 'stale',
@@ -105,10 +109,13 @@ export function mountOverview(root: HTMLElement, store: LiveStore): Unmount {
     const d = store.devices.get(id);
     const r = rows.get(id);
     if (!d || !r) return;
-    r.state.textContent = STATE_LABEL[d.state] ?? d.state;
-    r.state.className = `state state-${d.state}`;
-    r.el.dataset.state = d.state;
-    r.seen.textContent = ago(d.lastSeen);
+    // Writes only what changed: each write invalidates style for the row.
+    if (r.el.dataset.state !== d.state) {
+      r.state.textContent = STATE_LABEL[d.state] ?? d.state;
+      r.state.className = `state state-${d.state}`;
+      r.el.dataset.state = d.state;
+    }
+    setText(r.seen, ago(d.lastSeen));
     for (const s of Object.values(d.sensors).sort((a, b) => a.sensor.localeCompare(b.sensor))) {
       let c = r.cells.get(s.sensor);
       if (!c) {
@@ -134,8 +141,8 @@ export function mountOverview(root: HTMLElement, store: LiveStore): Unmount {
         );
       }
       const conv = converter(s.unit, s.metric.endsWith('_difference'));
-      c.value.textContent = formatValue(conv.fn(s.value));
-      c.unit.textContent = conv.label;
+      setText(c.value, formatValue(conv.fn(s.value)));
+      setText(c.unit, conv.label);
       const t = store.trends.get(`${id}/${s.sensor}`);
       if (t) drawSparkline(c.spark, t.values.map(conv.fn), d.state === 'online' ? '#2f7ed8' : '#999');
     }
@@ -154,7 +161,10 @@ export function mountOverview(root: HTMLElement, store: LiveStore): Unmount {
   function updateCounts(): void {
     const byState: Record<string, number> = { online: 0, stale: 0, offline: 0, unknown: 0 };
     for (const d of store.devices.values()) byState[d.state] = (byState[d.state] ?? 0) + 1;
-    counts.textContent = `${store.devices.size} devices · ${byState.online} online · ${byState.stale} stale · ${byState.offline} offline · showing ${shownCount}`;
+    setText(
+      counts,
+      `${store.devices.size} devices · ${byState.online} online · ${byState.stale} stale · ${byState.offline} offline · showing ${shownCount}`,
+    );
   }
 
   layout();
