@@ -77,8 +77,24 @@ const DEMO_BOARD = {
   id: 'demo-board',
   port: 'virtual',
   sensors: [
-    { id: 'soil', type: 'analog', pin: 'A0', metric: 'moisture', unit: '%', scale: [0, 100] as [number, number], every: '2s' },
-    { id: 'probe', type: 'thermometer', controller: 'TMP36', pin: 'A1', every: '2s', deadband: 0.2, heartbeat: '30s' },
+    {
+      id: 'soil',
+      type: 'analog',
+      pin: 'A0',
+      metric: 'moisture',
+      unit: '%',
+      scale: [0, 100] as [number, number],
+      every: '2s',
+    },
+    {
+      id: 'probe',
+      type: 'thermometer',
+      controller: 'TMP36',
+      pin: 'A1',
+      every: '2s',
+      deadband: 0.2,
+      heartbeat: '30s',
+    },
     { id: 'air', type: 'multi', controller: 'BME280', every: '5s' },
     { id: 'window', type: 'light', pin: 'A2', every: '5s' },
     { id: 'hall', type: 'motion', pin: 'D2' },
@@ -194,7 +210,9 @@ program
       process.stdout.write(`${p.path}${id}${maker}${why}\n`);
     }
     const first = ports.find((p) => p.arduinoLike);
-    process.stdout.write(first ? `port: auto picks ${first.path}\n` : 'port: auto finds no Arduino-like port\n');
+    process.stdout.write(
+      first ? `port: auto picks ${first.path}\n` : 'port: auto finds no Arduino-like port\n',
+    );
   });
 
 program
@@ -205,7 +223,9 @@ program
   .action(async (o: { config?: string; devices: number }) => {
     const config = load(o.config);
     // One virtual board (port: virtual) with a sensor of most kinds, unless the config declares boards.
-    const hub = await startHub(config.boards.length > 0 ? config : { ...config, boards: [DEMO_BOARD] }).catch(fail);
+    const hub = await startHub(config.boards.length > 0 ? config : { ...config, boards: [DEMO_BOARD] }).catch(
+      fail,
+    );
     const fleet = await simulateFleet({
       url: hub.mqttUrl,
       devices: o.devices,

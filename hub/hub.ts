@@ -9,13 +9,17 @@ import { EventBus } from './core/bus.js';
 import { createLogger } from './core/logger.js';
 import type { RawMessage, Reading } from './core/reading.js';
 import { topicMatches } from './core/topic.js';
+import { dashboardPlugin } from './http/dashboard.js';
 import { startHttp } from './http/server.js';
+import { Liveness } from './liveness.js';
 import { createMetrics, type HubMetrics } from './metrics.js';
 import { type IngestResult, Pipeline } from './pipeline/pipeline.js';
+import { SeriesClock } from './pipeline/series-clock.js';
 import { Quarantine } from './quarantine.js';
 import { DeviceRegistry } from './registry.js';
 import { InfluxHttp } from './storage/influx-http.js';
 import { InfluxWriter } from './storage/influx-writer.js';
+import { loadKnownSensors } from './storage/known-sensors.js';
 import { type ManagedInfluxd, startManagedInfluxd } from './storage/managed-influxd.js';
 
 export interface HubHandle {
@@ -152,12 +156,26 @@ export async function startHub(
     registry.start();
     stops.push(['registry', () => registry.stop()]);
 
+    // Dashboard issue 6: devices known from storage are listed again after a restart,
+    // and silent devices turn stale, then offline.
+    if (influxUp) {
+      try {
+        const n = registry.restore(await loadKnownSensors(influx, config.registry.restoreWithin));
+        log.info({ sensors: n }, 'devices restored from InfluxDB');
+      } catch (err) {
+        log.warn({ err: (err as Error).message }, 'could not restore devices from InfluxDB');
+      }
+    }
+    const liveness = new Liveness(registry, config.registry);
+    liveness.start();
+    stops.push(['liveness', () => liveness.stop()]);
+
     const pipeline = new Pipeline({
       decoders: DECODERS,
       quarantine,
       bus,
       maxPayloadBytes: config.mqtt.maxPayloadBytes,
-      context: { deviceTags: registry.tagsOf(), maxFutureSkewMs: 5 * 60_000 },
+      context: { deviceTags: registry.tagsOf(), maxFutureSkewMs: 5 * 60_000, clock: new SeriesClock() },
     });
 
     const owner = {};
@@ -210,11 +228,10 @@ export async function startHub(
         for (const r of rs) void broker.publish(`hub/readings/${r.device}/${r.sensor}`, JSON.stringify(r));
       });
     }
-    bus.on(
-      outbound,
-      'availability',
-      (device, state) => void broker.publish(`hub/devices/${device}/availability`, state, true),
-    );
+    bus.on(outbound, 'availability', (device, state) => {
+      // The retained topic speaks online/offline only (Home Assistant's availability contract).
+      if (state !== 'stale') void broker.publish(`hub/devices/${device}/availability`, state, true);
+    });
     bus.on(
       outbound,
       'quarantine',
@@ -244,7 +261,7 @@ export async function startHub(
       quarantine,
       metrics,
       influx,
-      plugins: opts.httpPlugins ?? [],
+      plugins: [...(config.dashboard.enabled ? [dashboardPlugin()] : []), ...(opts.httpPlugins ?? [])],
       health: async () => ({
         ok: influxUp,
         influx: {

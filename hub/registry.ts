@@ -18,9 +18,21 @@ export interface DeviceState {
   tags: Record<string, string>;
   source: Reading['source'] | undefined;
   state: Availability | 'unknown';
+  /** True while everything known of this device came from storage (no reading since start). */
+  restored?: boolean;
   firstSeen: number | undefined;
   lastSeen: number | undefined;
   sensors: Record<string, SensorState>;
+}
+
+export interface RestoredSensor {
+  device: string;
+  sensor: string;
+  metric: string;
+  unit: string;
+  source: string;
+  value: number;
+  ts: number;
 }
 
 export interface DeclaredDevice {
@@ -84,6 +96,7 @@ export class DeviceRegistry {
         this.#devices.set(r.device, d);
       }
       d.source = r.source;
+      d.restored = undefined;
       d.firstSeen ??= now;
       d.lastSeen = now;
       d.sensors[r.sensor] = {
@@ -133,6 +146,45 @@ export class DeviceRegistry {
 
   list(): DeviceState[] {
     return [...this.#devices.values()].sort((a, b) => a.id.localeCompare(b.id));
+  }
+
+  /**
+   * Adds devices and sensors known from storage (their last stored reading), so a
+   * restarted hub lists them and answers history for them before they speak again.
+   * What arrived live since start wins over what storage says.
+   */
+  restore(known: readonly RestoredSensor[]): number {
+    let added = 0;
+    for (const k of known) {
+      let d = this.#devices.get(k.device);
+      if (!d) {
+        d = {
+          id: k.device,
+          tags: {},
+          source: undefined,
+          state: 'unknown',
+          firstSeen: undefined,
+          lastSeen: undefined,
+          sensors: {},
+        };
+        this.#devices.set(k.device, d);
+        d.restored = true;
+      }
+      if (d.sensors[k.sensor]) continue;
+      d.source ??= k.source as Reading['source'];
+      d.sensors[k.sensor] = {
+        sensor: k.sensor,
+        metric: k.metric,
+        unit: k.unit,
+        value: k.value,
+        ts: k.ts,
+        lastSeen: k.ts,
+        quality: 'good',
+      };
+      if (d.restored) d.lastSeen = Math.max(d.lastSeen ?? 0, k.ts);
+      added++;
+    }
+    return added;
   }
 
   tagsOf(): Map<string, Record<string, string>> {

@@ -70,6 +70,21 @@ const device = z.strictObject({
   tags: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/), z.string()).default({}),
 });
 
+/** Device liveness and memory across restarts (dashboard issue 6). */
+const registry = z.strictObject({
+  /** A device silent this long is shown as stale. */
+  staleAfter: duration.default(60_000),
+  /** A device silent this long is offline, even if its MQTT connection is still open. */
+  offlineAfter: duration.default(600_000),
+  /** At start, devices that stored a reading within this window are listed again. */
+  restoreWithin: duration.default(30 * 86_400_000),
+});
+
+/** The web dashboard served at / (dashboard issue 6). */
+const dashboard = z.strictObject({
+  enabled: z.boolean().default(true),
+});
+
 const log = z.strictObject({
   level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -86,6 +101,8 @@ export const configSchema = z
     devices: z.array(device).default([]),
     /** Arduino boards running Firmata (README "Boards"). */
     boards: z.array(board).default([]),
+    registry: registry.default(registry.parse({})),
+    dashboard: dashboard.default(dashboard.parse({})),
     /** Where the hub keeps its state (quarantine log, managed InfluxDB unless set). */
     dataDir: z.string().default('./var'),
   })
@@ -105,6 +122,13 @@ export const configSchema = z
       });
     }
     for (const issue of checkBoards(c.boards)) ctx.addIssue({ code: 'custom', ...issue });
+    if (c.registry.offlineAfter <= c.registry.staleAfter) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['registry', 'offlineAfter'],
+        message: `expected a duration longer than registry.staleAfter (${c.registry.staleAfter} ms)`,
+      });
+    }
     const seen = new Set<string>();
     c.devices.forEach((d, i) => {
       if (seen.has(d.id))

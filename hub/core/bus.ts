@@ -3,7 +3,12 @@ import type { Logger } from 'pino';
 import type { QuarantineEntry } from './quarantine-entry.js';
 import type { Reading } from './reading.js';
 
-export type Availability = 'online' | 'offline';
+/**
+ * online: readings arrive; stale: silent longer than availability.staleAfter (still
+ * connected, maybe); offline: silent past availability.offlineAfter or its MQTT
+ * connection was lost. Only online/offline go out on MQTT (the retained topic's contract).
+ */
+export type Availability = 'online' | 'stale' | 'offline';
 
 /** Every event of the hub, with its payload. One map, so a typo is a compile error. */
 export interface HubEvents {

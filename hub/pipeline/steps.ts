@@ -3,6 +3,7 @@ import { METRICS, metricFor } from '../core/metrics.js';
 import { isValidId, type Reading } from '../core/reading.js';
 import { convert, knownUnitCodes, resolveUnit } from '../core/units.js';
 import { RejectError } from '../errors.js';
+import type { SeriesClock } from './series-clock.js';
 
 /** A reading being built: the steps fill it in, in order. */
 export interface Draft extends Reading {
@@ -15,6 +16,8 @@ export interface StepContext {
   deviceTags: ReadonlyMap<string, Readonly<Record<string, string>>>;
   /** How far ahead of the hub's clock a device time may be before it is clamped. */
   maxFutureSkewMs: number;
+  /** Makes hub-assigned times unique per series. */
+  clock: SeriesClock;
 }
 
 export interface Step {
@@ -142,12 +145,15 @@ export const STEPS: readonly Step[] = [
   {
     name: 'time',
     run(d, ctx) {
-      if (d.candidate.ts === undefined) return;
+      if (d.candidate.ts === undefined) {
+        d.ts = ctx.clock.next(d.device, d.sensor, d.receivedAt);
+        return;
+      }
       const ts = toTimestamp(d.candidate.ts);
       if (ts - d.receivedAt > ctx.maxFutureSkewMs) {
         // A device clock running ahead would write into the future: keep the reading
         // at the hub's time and say so.
-        d.ts = d.receivedAt;
+        d.ts = ctx.clock.next(d.device, d.sensor, d.receivedAt);
         d.quality = 'uncertain';
       } else {
         d.ts = ts;

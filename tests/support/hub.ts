@@ -31,13 +31,13 @@ export async function eventually<T>(
   fn: () => Promise<T> | T,
   timeoutMs = 5000,
   stepMs = 25,
-): Promise<NonNullable<T>> {
+): Promise<Exclude<T, undefined | null | false | 0 | ''>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
     try {
       const v = await fn();
-      if (v) return v as NonNullable<T>;
+      if (v) return v as Exclude<T, undefined | null | false | 0 | ''>;
       last = v;
     } catch (err) {
       last = err;
