@@ -77,7 +77,8 @@ export class SensorSampler {
         metric: many ? o.metric : (this.cfg.metric ?? o.metric),
         unit: many ? o.unit : (this.cfg.unit ?? (this.cfg.metric ? undefined : o.unit)),
         value: v,
-        ts,
+        // No device time: the pipeline stamps the sample time (receivedAt) and keeps
+        // two samples of one series in the same millisecond apart.
       });
     });
     return out;

@@ -11,7 +11,7 @@ describe('board sensor sampling', () => {
       sensor({ type: 'analog', pin: 'A0', scale: [0, 100], calibration: { gain: 2, offset: -1 } }),
     );
     const [c] = s.sample([1023], 1);
-    expect(c).toMatchObject({ device: 'b', sensor: 's', metric: 'analog', unit: '1', value: 199, ts: 1 });
+    expect(c).toMatchObject({ device: 'b', sensor: 's', metric: 'analog', unit: '1', value: 199 });
   });
 
   it('renames the reading of a single-reading part; a metric without unit takes its canonical unit', () => {
