@@ -1,6 +1,6 @@
 import { parsePin } from '../../devices/boards/pins.js';
 import { Bme280 } from './bme280.js';
-import { Ds18b20, Htu21d, type I2cDevice, Sht31d } from './i2c.js';
+import { Bh1750, Ds18b20, Htu21d, type I2cDevice, Sht31d } from './i2c.js';
 import { type Signal, VirtualFirmataBoard } from './virtual-board.js';
 
 /** The subset of a board's config the model needs (hub/config/boards.ts). */
@@ -44,7 +44,13 @@ export function virtualBoardFor(sensors: readonly ModelledSensor[]): VirtualFirm
         if (analog) signals[analog] = (t) => 2500 + 1500 * wave(t, 2 * MIN, i);
         break;
       case 'light':
-        if (analog) signals[analog] = (t) => 2500 + 2000 * wave(t, 5 * MIN, i);
+        if (ctrl === 'BH1750') {
+          const dev = new Bh1750(s.address);
+          i2c.push(dev);
+          models.push((t) => {
+            dev.lux = 400 + 300 * wave(t, 5 * MIN, i);
+          });
+        } else if (analog) signals[analog] = (t) => 2500 + 2000 * wave(t, 5 * MIN, i);
         break;
       case 'thermometer':
         if (ctrl === 'DS18B20' && pin) {

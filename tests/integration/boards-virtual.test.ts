@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HubHandle } from '../../hub/hub.js';
 import { buildAvrTools } from '../../simulators/avr/build.js';
 import {
+  Bh1750,
   Bme280,
   Ds18b20,
   exposeOnPty,
@@ -33,7 +34,8 @@ describe('every sensor kind on virtual boards', () => {
   const sht = Object.assign(new Sht31d(), { humidity: 55 });
   const htu = Object.assign(new Htu21d(), { temperature: 23, humidity: 40 });
   const ds = Object.assign(new Ds18b20(), { temperature: 19.5 });
-  const lab = new VirtualFirmataBoard({ i2c: [bme, sht, htu], oneWire: { 7: [ds] } });
+  const lux = Object.assign(new Bh1750(), { lux: 640 });
+  const lab = new VirtualFirmataBoard({ i2c: [bme, sht, htu, lux], oneWire: { 7: [ds] } });
   const attic = new VirtualFirmataBoard({ i2c: [Object.assign(new Bme280(), { pressure: 98_000 })] });
 
   beforeAll(async () => {
@@ -57,6 +59,7 @@ describe('every sensor kind on virtual boards', () => {
               { id: 'air', type: 'multi', controller: 'BME280', every: '100ms' },
               { id: 'htu', type: 'multi', controller: 'HTU21D', every: '100ms' },
               { id: 'ldr', type: 'light', pin: 'A3', every: '100ms' },
+              { id: 'lux', type: 'light', controller: 'BH1750', every: '100ms' },
               { id: 'pir', type: 'motion', pin: 'D2' },
               { id: 'bell', type: 'button', pin: 'D3' },
               { id: 'door', type: 'switch', pin: 'D4' },
@@ -94,6 +97,7 @@ describe('every sensor kind on virtual boards', () => {
       ['lab', 'htu.temperature', 'temperature', 'Cel', 23, 0.05],
       ['lab', 'htu.humidity', 'humidity', '%RH', 40, 0.1],
       ['lab', 'ldr', 'light_level', '%', 50, 0.1],
+      ['lab', 'lux', 'illuminance', 'lx', 640, 0.5],
       ['lab', 'pir', 'motion', '1', 1, 0],
       ['lab', 'bell', 'button', '1', 1, 0],
       ['lab', 'door', 'contact', '1', 1, 0],
