@@ -1,13 +1,11 @@
+import { Buses } from './buses.js';
 import type { Ds18b20, I2cDevice } from './i2c.js';
 import {
   ANALOG_MESSAGE,
   DIGITAL_MESSAGE,
   END_SYSEX,
-  from7BitPairs,
-  I2C_MODE,
   ONEWIRE,
   PIN_MODE,
-  pack7,
   REPORT_ANALOG,
   REPORT_DIGITAL,
   REPORT_VERSION,
@@ -18,7 +16,6 @@ import {
   SYSTEM_RESET,
   split14,
   to7BitPairs,
-  unpack7,
 } from './protocol.js';
 
 /** A signal over time: millivolts for analog inputs, 0/1 for digital inputs. */
@@ -49,17 +46,10 @@ interface PinState {
   output: number;
 }
 
-interface ContinuousRead {
-  address: number;
-  register: number | undefined;
-  length: number;
-}
-
 /**
- * A virtual Arduino Uno running Firmata 2.5: it answers version, firmware name,
- * capabilities and analog mapping queries, reports analog channels and digital
- * ports, and serves I2C and 1-Wire requests from modelled devices. It talks through
- * attach(): in process (VirtualSerialPort) or through a pty (exposeOnPty).
+ * A virtual Arduino Uno running Firmata 2.5: version, firmware name, capabilities, analog
+ * mapping, analog and digital reporting, I2C and 1-Wire (buses.ts) with modelled devices.
+ * It talks through attach(): in process (VirtualSerialPort) or on a pty (exposeOnPty).
  */
 export class VirtualFirmataBoard {
   readonly #pins: PinState[] = Array.from({ length: PIN_COUNT }, () => ({
@@ -71,16 +61,11 @@ export class VirtualFirmataBoard {
   readonly #analogReport = new Set<number>();
   readonly #portReport = new Set<number>();
   readonly #lastPort = new Map<number, number>();
-  readonly #continuous: ContinuousRead[] = [];
-  readonly #i2c = new Map<number, I2cDevice>();
-  readonly #oneWire: Record<number, Ds18b20[]>;
+  readonly #buses: Buses;
   readonly #signals: Record<string, Signal>;
   readonly #models: Array<(tMs: number) => void>;
   readonly #firmware: string;
   #samplingMs = 19;
-  /** I2C_CONFIG's read delay: the firmware waits this long between selecting a register and reading it. */
-  #i2cDelayMs = 0;
-  readonly #pending = new Set<NodeJS.Timeout>();
   #timer: NodeJS.Timeout | undefined;
   #send: ((bytes: Buffer) => void) | undefined;
   #rx: number[] = [];
@@ -90,8 +75,7 @@ export class VirtualFirmataBoard {
 
   constructor(opts: VirtualBoardOptions = {}) {
     this.#firmware = opts.firmware ?? 'VirtualFirmata';
-    for (const d of opts.i2c ?? []) this.#i2c.set(d.address, d);
-    this.#oneWire = opts.oneWire ?? {};
+    this.#buses = new Buses((bytes) => this.#reply(bytes), opts.i2c ?? [], opts.oneWire ?? {});
     this.#signals = { ...opts.signals };
     this.#models = opts.models ?? [];
   }
@@ -113,7 +97,7 @@ export class VirtualFirmataBoard {
   }
 
   i2cDevice<T extends I2cDevice>(address: number): T | undefined {
-    return this.#i2c.get(address) as T | undefined;
+    return this.#buses.i2cDevice(address) as T | undefined;
   }
 
   /**
@@ -133,8 +117,7 @@ export class VirtualFirmataBoard {
 
   #detach(): void {
     clearInterval(this.#timer);
-    for (const t of this.#pending) clearTimeout(t);
-    this.#pending.clear();
+    this.#buses.reset();
     this.#timer = undefined;
     this.#send = undefined;
   }
@@ -142,7 +125,7 @@ export class VirtualFirmataBoard {
   #reset(): void {
     this.#analogReport.clear();
     this.#portReport.clear();
-    this.#continuous.length = 0;
+    this.#buses.reset();
     this.#rx = [];
   }
 
@@ -262,14 +245,13 @@ export class VirtualFirmataBoard {
         return;
       }
       case SYSEX.I2C_CONFIG:
-        this.#i2cDelayMs = (data[0] ?? 0) | ((data[1] ?? 0) << 7);
-        this.#i2cDelayMs /= 1000;
+        this.#buses.i2cConfig(data);
         return;
       case SYSEX.I2C_REQUEST:
-        this.#i2cRequest(data);
+        this.#buses.i2cRequest(data);
         return;
       case SYSEX.ONEWIRE_DATA:
-        this.#oneWireRequest(data);
+        this.#buses.oneWireRequest(data);
         return;
     }
   }
@@ -286,80 +268,6 @@ export class VirtualFirmataBoard {
     return out;
   }
 
-  #i2cRequest(data: number[]): void {
-    const address = data[0]! | ((data[1]! & 0x07) << 7);
-    const mode = (data[1]! >> 3) & 0x03;
-    const bytes = from7BitPairs(data.slice(2));
-    if (mode === I2C_MODE.WRITE) {
-      this.#i2c.get(address)?.write(bytes);
-      return;
-    }
-    if (mode === I2C_MODE.STOP) {
-      for (let i = this.#continuous.length - 1; i >= 0; i--)
-        if (this.#continuous[i]!.address === address) this.#continuous.splice(i, 1);
-      return;
-    }
-    const read: ContinuousRead =
-      bytes.length >= 2
-        ? { address, register: bytes[0]!, length: bytes[1]! }
-        : { address, register: undefined, length: bytes[0] ?? 0 };
-    if (mode === I2C_MODE.CONTINUOUS) {
-      this.#continuous.push(read);
-      return;
-    }
-    // A read takes time on a real bus (and its delay); answering at once would let a
-    // driver that reads again in its callback spin without ever yielding.
-    const t = setTimeout(
-      () => {
-        this.#pending.delete(t);
-        this.#i2cReply(read);
-      },
-      Math.max(1, this.#i2cDelayMs),
-    );
-    this.#pending.add(t);
-  }
-
-  #i2cReply(r: ContinuousRead): void {
-    const device = this.#i2c.get(r.address);
-    // No device answers at that address: real Firmata sends nothing back either.
-    if (!device) return;
-    const values = device.read(r.register, r.length);
-    this.#reply([
-      START_SYSEX,
-      SYSEX.I2C_REPLY,
-      ...split14(r.address),
-      ...split14(r.register ?? 0),
-      ...to7BitPairs(values),
-      END_SYSEX,
-    ]);
-  }
-
-  #oneWireRequest(data: number[]): void {
-    const sub = data[0]!;
-    const pin = data[1]!;
-    const devices = this.#oneWire[pin] ?? [];
-    if (sub === ONEWIRE.CONFIG_REQUEST) return;
-    if (sub === ONEWIRE.SEARCH_REQUEST) {
-      const roms = devices.flatMap((d) => d.rom);
-      this.#reply([START_SYSEX, SYSEX.ONEWIRE_DATA, ONEWIRE.SEARCH_REPLY, pin, ...pack7(roms), END_SYSEX]);
-      return;
-    }
-    if (!(sub & ONEWIRE.READ_BIT)) return; // reset, select, write, delay: nothing to answer
-    const bytes = unpack7(data.slice(2));
-    const rom = bytes.slice(0, 8);
-    const count = bytes[8]! | (bytes[9]! << 8);
-    const device = devices.find((d) => d.rom.every((b, i) => b === rom[i])) ?? devices[0];
-    if (!device) return;
-    this.#reply([
-      START_SYSEX,
-      SYSEX.ONEWIRE_DATA,
-      ONEWIRE.READ_REPLY,
-      pin,
-      ...pack7([bytes[10]!, bytes[11]!, ...device.scratchpad().slice(0, count)]),
-      END_SYSEX,
-    ]);
-  }
-
   #tick(): void {
     const t = Date.now() - this.#t0;
     for (const model of this.#models) model(t);
@@ -372,7 +280,7 @@ export class VirtualFirmataBoard {
       const raw = Math.round((this.#mv[ch]! / VREF_MV) * 1023);
       this.#reply([ANALOG_MESSAGE | ch, ...split14(raw)]);
     }
-    for (const r of this.#continuous) this.#i2cReply(r);
+    this.#buses.tick();
   }
 
   #reportPortIfChanged(port: number): void {
