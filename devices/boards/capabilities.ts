@@ -40,10 +40,11 @@ export const binary = (metric: string): Capability => ({ outputs: [{ metric, uni
 
 /** Merges capabilities into a controller; later ones add readings and override wiring. */
 export function controller(name: string, ...caps: Capability[]): ControllerDef {
-  const merged = caps.reduce<Capability>(
-    (acc, c) => ({ ...acc, ...c, outputs: [...(acc.outputs ?? []), ...(c.outputs ?? [])] }),
-    {},
-  );
+  const merged: Capability = { outputs: [] };
+  for (const c of caps) {
+    const outputs = [...merged.outputs!, ...(c.outputs ?? [])];
+    Object.assign(merged, c, { outputs });
+  }
   if (!merged.wiring || !merged.component || !merged.outputs?.length)
     throw new Error(`controller ${name} needs a wiring, a component and at least one reading`);
   return { ...merged, name, wiring: merged.wiring, component: merged.component, outputs: merged.outputs };
