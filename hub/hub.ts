@@ -1,16 +1,19 @@
 import { resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { DECODERS } from '../devices/decoders/index.js';
+import { buildDecoders } from '../devices/decoders/index.js';
+import { MetaCache } from '../devices/meta-cache.js';
 import { Broker } from './broker.js';
 import { configSchema, type HubConfig, type HubConfigInput } from './config/schema.js';
 import { EventBus } from './core/bus.js';
 import { createLogger } from './core/logger.js';
 import type { RawMessage, Reading } from './core/reading.js';
 import { topicMatches } from './core/topic.js';
+import { HomeAssistantDiscovery } from './homeassistant.js';
 import { startHttp } from './http/server.js';
 import { createMetrics, type HubMetrics } from './metrics.js';
 import { type IngestResult, Pipeline } from './pipeline/pipeline.js';
+import { LastReported } from './pipeline/sensor-steps.js';
 import { Quarantine } from './quarantine.js';
 import { DeviceRegistry } from './registry.js';
 import { InfluxHttp } from './storage/influx-http.js';
@@ -138,16 +141,35 @@ export async function startHub(
     health.unref();
     stops.push(['health', () => clearInterval(health)]);
 
-    const registry = new DeviceRegistry(bus, config.devices);
+    // Device formats, registry and per-sensor settings (README "Device formats and registry").
+    const registry = new DeviceRegistry(bus, config.devices, {
+      staleAfter: config.registry.staleAfter,
+      checkEveryMs: config.registry.checkEvery,
+      expectedIntervalMs: config.registry.expectedInterval,
+    });
     registry.start();
     stops.push(['registry', () => registry.stop()]);
+    const sensorSettings = new Map(
+      config.devices.flatMap((d) => Object.entries(d.sensors).map(([s, v]) => [`${d.id}/${s}`, v] as const)),
+    );
 
     const pipeline = new Pipeline({
-      decoders: DECODERS,
+      decoders: buildDecoders({
+        mappings: config.formats.mappings,
+        zigbee2mqttBase: config.formats.zigbee2mqttBase,
+      }),
+      meta: new MetaCache(config.formats.metaCacheSize),
       quarantine,
       bus,
       maxPayloadBytes: config.mqtt.maxPayloadBytes,
-      context: { deviceTags: registry.tagsOf(), maxFutureSkewMs: 5 * 60_000 },
+      context: {
+        deviceTags: registry.tagsOf(),
+        maxFutureSkewMs: config.time.maxFutureSkew,
+        maxPastAgeMs: config.time.maxPastAge,
+        timeZone: config.time.zone,
+        sensorSettings: (device, sensor) => sensorSettings.get(`${device}/${sensor}`),
+        lastReported: new LastReported(),
+      },
     });
 
     const owner = {};
@@ -160,6 +182,11 @@ export async function startHub(
 
     const ingest = (msg: RawMessage): IngestResult => {
       const res = pipeline.ingest(msg);
+      for (const a of res.availability) registry.setAvailability(a.device, a.state);
+      if (res.suppressed.length > 0) {
+        registry.seen(res.suppressed);
+        metrics.suppressed.inc(res.suppressed.length);
+      }
       if (!res.handled && !config.mqtt.ignore.some((f) => topicMatches(f, msg.topic))) {
         quarantine.add(msg, undefined, 'unknown_topic', `no decoder reads ${msg.topic.slice(0, 128)}`);
       }
@@ -194,6 +221,15 @@ export async function startHub(
       },
     ]);
 
+    // Before the republish listener: Home Assistant needs the config before the first state.
+    if (config.homeassistant.discovery) {
+      const discovery = new HomeAssistantDiscovery(bus, registry, {
+        prefix: config.homeassistant.prefix,
+        publish: (topic, payload, retain) => broker.publish(topic, payload, retain),
+      });
+      discovery.start();
+      stops.push(['homeassistant', () => discovery.stop()]);
+    }
     const outbound = {};
     if (config.mqtt.republish) {
       bus.on(outbound, 'readings', (rs) => {

@@ -8,8 +8,18 @@ import { existsSync } from 'node:fs';
 /** package -> a file it installs (how we tell it is there) and what needs it. */
 const PACKAGES = [
   { pkg: 'influxdb', file: '/usr/bin/influxd', for: ['start', 'test'], why: 'the managed InfluxDB' },
-  { pkg: 'mosquitto-clients', file: '/usr/bin/mosquitto_pub', for: ['test'], why: 'third-party MQTT clients in tests' },
-  { pkg: 'mosquitto', file: '/usr/sbin/mosquitto', for: ['test'], why: 'the forwarding baseline of the benchmark' },
+  {
+    pkg: 'mosquitto-clients',
+    file: '/usr/bin/mosquitto_pub',
+    for: ['test'],
+    why: 'third-party MQTT clients in tests',
+  },
+  {
+    pkg: 'mosquitto',
+    file: '/usr/sbin/mosquitto',
+    for: ['test'],
+    why: 'the forwarding baseline of the benchmark',
+  },
 ];
 
 const arg = process.argv.indexOf('--for');
@@ -43,7 +53,8 @@ if (!isRoot || !isDebian) {
 process.stderr.write(`installing Debian packages: ${names.join(' ')}\n`);
 const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
 const install = () =>
-  spawnSync('apt-get', ['install', '-y', '--no-install-recommends', ...names], { stdio: 'inherit', env }).status;
+  spawnSync('apt-get', ['install', '-y', '--no-install-recommends', ...names], { stdio: 'inherit', env })
+    .status;
 if (install() !== 0) {
   // A fresh machine has no package lists yet.
   spawnSync('apt-get', ['update'], { stdio: 'inherit', env });

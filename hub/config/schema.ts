@@ -1,6 +1,13 @@
 import { z } from 'zod';
 import { parseDuration } from '../core/duration.js';
 import { ID_PATTERN } from '../core/reading.js';
+import {
+  deviceSensorFields,
+  formatsSchema,
+  homeAssistantSchema,
+  registrySchema,
+  timeSchema,
+} from './formats-schema.js';
 
 /** "500ms", "1s", "5m" or a number of milliseconds; parsed to milliseconds. */
 export const duration = z.union([z.number(), z.string()]).transform((v, ctx) => {
@@ -80,6 +87,8 @@ const device = z.strictObject({
   name: z.string().optional(),
   location: z.string().optional(),
   tags: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/), z.string()).default({}),
+  // calibration, report-on-change and expected intervals (formats-schema.ts)
+  ...deviceSensorFields,
 });
 
 const log = z.strictObject({
@@ -96,6 +105,11 @@ export const configSchema = z
     influx: influx.default(influx.parse({})),
     log: log.default(log.parse({})),
     devices: z.array(device).default([]),
+    // payload formats, time, registry, Home Assistant discovery (formats-schema.ts)
+    time: timeSchema.default(timeSchema.parse({})),
+    formats: formatsSchema.default(formatsSchema.parse({})),
+    registry: registrySchema.default(registrySchema.parse({})),
+    homeassistant: homeAssistantSchema.default(homeAssistantSchema.parse({})),
     /** Where the hub keeps its state (quarantine log, managed InfluxDB unless set). */
     dataDir: z.string().default('./var'),
   })
@@ -120,6 +134,14 @@ export const configSchema = z
         ctx.addIssue({ code: 'custom', path: ['devices', i, 'id'], message: `duplicate device id ${d.id}` });
       seen.add(d.id);
     });
+    if (c.homeassistant.discovery && !c.mqtt.republish) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['mqtt', 'republish'],
+        message:
+          'expected true: homeassistant.discovery points Home Assistant at hub/readings/<device>/<sensor>',
+      });
+    }
   });
 
 export type HubConfig = z.output<typeof configSchema>;

@@ -13,6 +13,8 @@ export interface HubEvents {
   quarantine: [entry: QuarantineEntry];
   /** A device's availability changed. */
   availability: [device: string, state: Availability, ts: number];
+  /** A sensor missed its expected interval (stale = true), or reported again (false). */
+  stale: [device: string, sensor: string, stale: boolean, ts: number];
   /** Storage confirmed a batch. */
   stored: [count: number];
 }

@@ -1,13 +1,17 @@
 import type { Candidate } from '../../devices/decoder.js';
 import { METRICS, metricFor } from '../core/metrics.js';
 import { isValidId, type Reading } from '../core/reading.js';
+import { parseDeviceTime } from '../core/time.js';
 import { convert, knownUnitCodes, resolveUnit } from '../core/units.js';
 import { RejectError } from '../errors.js';
+import { calibrateStep, type LastReported, reportOnChangeStep, type SensorSettings } from './sensor-steps.js';
 
 /** A reading being built: the steps fill it in, in order. */
 export interface Draft extends Reading {
   candidate: Candidate;
   receivedAt: number;
+  /** Set by report-on-change: the reading is dropped, neither stored nor quarantined. */
+  suppressed?: boolean;
 }
 
 export interface StepContext {
@@ -15,6 +19,13 @@ export interface StepContext {
   deviceTags: ReadonlyMap<string, Readonly<Record<string, string>>>;
   /** How far ahead of the hub's clock a device time may be before it is clamped. */
   maxFutureSkewMs: number;
+  /** Device times older than this are replaced by the receive time (a clock that never synced). */
+  maxPastAgeMs?: number;
+  /** IANA zone for device times without "Z" or an offset (config time.zone). */
+  timeZone?: string;
+  /** Calibration and report-on-change settings of a sensor, when configured. */
+  sensorSettings?: (device: string, sensor: string) => SensorSettings | undefined;
+  lastReported?: LastReported;
 }
 
 export interface Step {
@@ -50,18 +61,9 @@ export function toNumber(v: unknown, what: string): number {
   throw new RejectError('not_a_number', `${what} is ${kind}, expected a number`);
 }
 
-/** Reads a device time: epoch ms, epoch s (values below 1e11), or an ISO 8601 string. */
-export function toTimestamp(v: unknown): number {
-  let ms: number;
-  if (typeof v === 'number') ms = v;
-  else if (typeof v === 'string' && NUMBER.test(v.trim())) ms = Number(v);
-  else if (typeof v === 'string') ms = Date.parse(v);
-  else throw new RejectError('invalid_timestamp', `timestamp is ${v === null ? 'null' : typeof v}`);
-  if (!Number.isFinite(ms) || ms < 0)
-    throw new RejectError('invalid_timestamp', `cannot read ${JSON.stringify(v)} as a time`);
-  // 1e11 ms is March 1973 and 1e11 s is year 5138: below it, a value is seconds.
-  if (ms < 1e11) ms *= 1000;
-  return Math.round(ms);
+/** Reads a device time: epoch ms, epoch s (values below 1e11), or an ISO 8601 string (zone-less: UTC). */
+export function toTimestamp(v: unknown, zone = 'UTC'): number {
+  return parseDeviceTime(v, zone);
 }
 
 export const STEPS: readonly Step[] = [
@@ -108,7 +110,10 @@ export const STEPS: readonly Step[] = [
         d.unit = known?.unit ?? '1';
         return;
       }
-      const from = resolveUnit(given);
+      let from = resolveUnit(given);
+      // Relative humidity arrives as "%" from nearly every device (Homie, Home
+      // Assistant, Zigbee2MQTT exposes): for humidity it means %RH.
+      if (from?.code === '%' && known?.unit === '%RH') from = resolveUnit('%RH');
       if (!from) {
         throw new RejectError(
           'unknown_unit',
@@ -127,6 +132,7 @@ export const STEPS: readonly Step[] = [
       d.unit = to.code;
     },
   },
+  calibrateStep,
   {
     name: 'range',
     run(d) {
@@ -143,10 +149,12 @@ export const STEPS: readonly Step[] = [
     name: 'time',
     run(d, ctx) {
       if (d.candidate.ts === undefined) return;
-      const ts = toTimestamp(d.candidate.ts);
-      if (ts - d.receivedAt > ctx.maxFutureSkewMs) {
-        // A device clock running ahead would write into the future: keep the reading
-        // at the hub's time and say so.
+      const ts = toTimestamp(d.candidate.ts, ctx.timeZone);
+      const tooOld = ctx.maxPastAgeMs !== undefined && d.receivedAt - ts > ctx.maxPastAgeMs;
+      if (ts - d.receivedAt > ctx.maxFutureSkewMs || tooOld) {
+        // A device clock running ahead would write into the future, one that never
+        // synced (Tasmota before NTP says 1970) into the past: keep the reading at
+        // the hub's time and say so.
         d.ts = d.receivedAt;
         d.quality = 'uncertain';
       } else {
@@ -161,4 +169,5 @@ export const STEPS: readonly Step[] = [
       if (tags) d.tags = tags;
     },
   },
+  reportOnChangeStep,
 ];

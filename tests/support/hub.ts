@@ -7,7 +7,10 @@ import { type HubHandle, startHub } from '../../hub/hub.js';
 import { uniqueDb } from './influxd.js';
 
 /** A hub on free ports, writing to the given InfluxDB, with its own database and data folder. */
-export async function startTestHub(influxUrl: string, extra: HubConfigInput = {}): Promise<HubHandle & { database: string }> {
+export async function startTestHub(
+  influxUrl: string,
+  extra: HubConfigInput = {},
+): Promise<HubHandle & { database: string }> {
   const database = extra.influx?.database ?? uniqueDb();
   const hub = await startHub(
     {
@@ -34,7 +37,8 @@ export async function eventually<T>(fn: () => Promise<T> | T, timeoutMs = 5000, 
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms (last: ${String(last)})`);
+    if (Date.now() > deadline)
+      throw new Error(`condition not met within ${timeoutMs} ms (last: ${String(last)})`);
     await new Promise((r) => setTimeout(r, stepMs));
   }
 }

@@ -8,7 +8,10 @@ export interface TestInfluxd {
   url: string;
   dataDir: string;
   /** Runs InfluxQL and returns the series of the first statement. */
-  query(db: string, q: string): Promise<Array<{ name: string; columns: string[]; values: unknown[][]; tags?: Record<string, string> }>>;
+  query(
+    db: string,
+    q: string,
+  ): Promise<Array<{ name: string; columns: string[]; values: unknown[][]; tags?: Record<string, string> }>>;
   /** Number of points in a measurement (or all of a database with /.*​/). */
   count(db: string, measurement?: string): Promise<number>;
   stop(): Promise<void>;
