@@ -40,7 +40,7 @@ export class HomeAssistantDiscovery {
     topic: string;
     config: Record<string, unknown>;
   } {
-    const ha = METRIC_TO_HA[r.metric];
+    const ha = Object.hasOwn(METRIC_TO_HA, r.metric) ? METRIC_TO_HA[r.metric] : undefined;
     const component = ha?.component ?? 'sensor';
     const dev = this.registry.get(r.device);
     const objectId = r.sensor.replace(/[^A-Za-z0-9_-]/g, '_');

@@ -57,7 +57,7 @@ export function metricFromUnit(unit: string | undefined): string | undefined {
 }
 
 export function isKnownMetric(m: string | undefined): m is string {
-  return m !== undefined && METRICS[m] !== undefined;
+  return m !== undefined && Object.hasOwn(METRICS, m);
 }
 
 /** Reads a dotted path with [n] indexes ("main.temp", "list[0].v"); "" or "$" is the root. */
@@ -71,4 +71,12 @@ export function atPath(root: unknown, path: string): unknown {
     cur = (cur as Record<string, unknown>)[part];
   }
   return cur;
+}
+
+/**
+ * A table lookup by a key from the payload: own properties only, so "__proto__",
+ * "constructor" or "toString" in hostile JSON never reach Object.prototype.
+ */
+export function own<T>(table: Readonly<Record<string, T>>, key: string): T | undefined {
+  return Object.hasOwn(table, key) ? table[key] : undefined;
 }

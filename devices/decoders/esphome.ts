@@ -1,7 +1,7 @@
 import { RejectError } from '../../hub/errors.js';
 import type { Candidate, DecoderDefinition } from '../decoder.js';
 import { CLASS_TO_METRIC } from '../ha-classes.js';
-import { guessMetric, metricFromUnit } from './common.js';
+import { guessMetric, metricFromUnit, own } from './common.js';
 import { type HaMeta, haMetaKey } from './ha-discovery.js';
 import { payloadText } from './payload.js';
 
@@ -54,7 +54,7 @@ export const esphomeDecoder: DecoderDefinition = {
     const objectId = levels[2]!;
     const meta = ctx.meta.get<HaMeta>(haMetaKey(msg.topic));
     const c: Candidate = { device, sensor: objectId, value: payloadText(msg.payload).trim() };
-    const byClass = meta?.deviceClass ? CLASS_TO_METRIC[meta.deviceClass] : undefined;
+    const byClass = meta?.deviceClass ? own(CLASS_TO_METRIC, meta.deviceClass) : undefined;
     const metric = byClass ?? metricFromUnit(meta?.unit) ?? guessMetric(objectId);
     if (metric) c.metric = metric;
     if (meta?.unit) c.unit = meta.unit;

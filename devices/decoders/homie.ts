@@ -2,7 +2,7 @@ import type { Availability } from '../../hub/core/bus.js';
 import type { RawMessage } from '../../hub/core/reading.js';
 import { RejectError } from '../../hub/errors.js';
 import type { DecodeContext, DecodeResult, DecoderDefinition } from '../decoder.js';
-import { guessMetric, isKnownMetric, jsonObject, metricFromUnit } from './common.js';
+import { guessMetric, isKnownMetric, jsonObject, metricFromUnit, own } from './common.js';
 import { isPlainObject, payloadText } from './payload.js';
 
 /** What the device announced about one property ($datatype, $unit). */
@@ -68,9 +68,9 @@ function decodeHomie(msg: RawMessage, rest: readonly string[], ctx: DecodeContex
     if (rest.length !== 2) return none;
     if (rest[1] === '$state') {
       const state = payloadText(msg.payload).trim();
-      if (!(state in STATES))
+      if (!Object.hasOwn(STATES, state))
         throw new RejectError('invalid_shape', `unknown Homie $state ${JSON.stringify(state.slice(0, 32))}`);
-      const a = STATES[state];
+      const a = own(STATES, state);
       return a ? { candidates: [], availability: [{ device, state: a }] } : none;
     }
     if (rest[1] === '$description') learnDescription(ctx, device, jsonObject(msg, '$description'));

@@ -1,6 +1,6 @@
 import { RejectError } from '../../hub/errors.js';
 import type { Candidate, DecoderDefinition } from '../decoder.js';
-import { jsonObject } from './common.js';
+import { jsonObject, own } from './common.js';
 import { isPlainObject, payloadText } from './payload.js';
 
 type Field = { path: string[]; sensor: string; metric: string; unit: string };
@@ -44,7 +44,7 @@ function dig(o: unknown, path: string[]): unknown {
 function component(device: string, key: string, status: unknown, ts: unknown): Candidate[] {
   const m = /^([a-z0-9_]+)(?::(\d{1,5}))?$/.exec(key);
   if (!m) return [];
-  const fields = FIELDS[m[1]!];
+  const fields = own(FIELDS, m[1]!);
   if (!fields) return [];
   if (!isPlainObject(status)) throw new RejectError('invalid_shape', `status of ${key} is not an object`);
   const out: Candidate[] = [];

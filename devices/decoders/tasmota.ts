@@ -1,6 +1,6 @@
 import { RejectError } from '../../hub/errors.js';
 import type { Candidate, DecoderDefinition } from '../decoder.js';
-import { jsonObject } from './common.js';
+import { jsonObject, own } from './common.js';
 import { isPlainObject, payloadText } from './payload.js';
 
 /**
@@ -55,7 +55,7 @@ function sensorCandidates(
   const out: Candidate[] = [];
   for (const [key, v] of Object.entries(obj)) {
     if (LABELS.has(key)) continue;
-    const known = KEYS[key];
+    const known = own(KEYS, key);
     const base: Omit<Candidate, 'value' | 'sensor'> = { device };
     if (ts !== undefined) base.ts = ts;
     if (known) {

@@ -1,7 +1,7 @@
 import { resolveUnit } from '../../hub/core/units.js';
 import { RejectError } from '../../hub/errors.js';
 import type { AvailabilityNote, Candidate, DecodeContext, DecoderDefinition } from '../decoder.js';
-import { jsonObject, sanitizeId } from './common.js';
+import { jsonObject, own, sanitizeId } from './common.js';
 import { isPlainObject, parseJson, payloadText } from './payload.js';
 
 /**
@@ -123,13 +123,13 @@ export function zigbee2mqttDecoder(base = 'zigbee2mqtt'): DecoderDefinition {
       const ts = json.last_seen;
       const out: Candidate[] = [];
       for (const [prop, value] of Object.entries(json)) {
-        const known = KEYS[prop];
-        let unit = exposed[prop] ?? known?.unit;
+        const known = own(KEYS, prop);
+        let unit = own(exposed, prop) ?? known?.unit;
         if (!known && (unit === undefined || typeof value !== 'number')) continue;
         // illuminance is raw on older firmware when illuminance_lux is also sent.
         if (prop === 'illuminance' && 'illuminance_lux' in json) continue;
-        if (prop === 'voltage' && exposed.voltage === undefined && 'battery' in json) unit = 'mV';
-        unit = UNIT_ALIASES[unit!] ?? unit!;
+        if (prop === 'voltage' && own(exposed, 'voltage') === undefined && 'battery' in json) unit = 'mV';
+        unit = own(UNIT_ALIASES, unit!) ?? unit!;
         if (!known && !resolveUnit(unit)) continue;
         const c: Candidate = {
           device,

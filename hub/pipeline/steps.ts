@@ -98,13 +98,13 @@ export const STEPS: readonly Step[] = [
           'invalid_id',
           `metric ${JSON.stringify(m.slice(0, 80))} is not of [A-Za-z0-9_.-]{1,64}`,
         );
-      d.metric = METRICS[m] ? m : (metricFor(m) ?? m);
+      d.metric = Object.hasOwn(METRICS, m) ? m : (metricFor(m) ?? m);
     },
   },
   {
     name: 'unit',
     run(d) {
-      const known = METRICS[d.metric];
+      const known = Object.hasOwn(METRICS, d.metric) ? METRICS[d.metric] : undefined;
       const given = d.candidate.unit;
       if (given === undefined) {
         d.unit = known?.unit ?? '1';
@@ -136,7 +136,7 @@ export const STEPS: readonly Step[] = [
   {
     name: 'range',
     run(d) {
-      const known = METRICS[d.metric];
+      const known = Object.hasOwn(METRICS, d.metric) ? METRICS[d.metric] : undefined;
       if (known && (d.value < known.min || d.value > known.max)) {
         throw new RejectError(
           'out_of_range',
