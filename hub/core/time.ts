@@ -102,7 +102,9 @@ export function parseDeviceTime(v: unknown, zone = 'UTC'): number {
   } else {
     throw new RejectError('invalid_timestamp', `timestamp is ${v === null ? 'null' : typeof v}`);
   }
-  if (!Number.isFinite(ms) || ms < 0)
+  // A negative number is no time; a date string before 1970 is a real date (a clock
+  // that never synced, read in a zone east of UTC): the time step clamps it.
+  if (!Number.isFinite(ms) || (ms < 0 && typeof v !== 'string') || (ms < 0 && NUMBER.test(String(v).trim())))
     throw new RejectError('invalid_timestamp', `cannot read ${JSON.stringify(v)} as a time`);
   return Math.round(ms);
 }

@@ -150,7 +150,7 @@ export const STEPS: readonly Step[] = [
     run(d, ctx) {
       if (d.candidate.ts === undefined) return;
       const ts = toTimestamp(d.candidate.ts, ctx.timeZone);
-      const tooOld = ctx.maxPastAgeMs !== undefined && d.receivedAt - ts > ctx.maxPastAgeMs;
+      const tooOld = ts < 0 || (ctx.maxPastAgeMs !== undefined && d.receivedAt - ts > ctx.maxPastAgeMs);
       if (ts - d.receivedAt > ctx.maxFutureSkewMs || tooOld) {
         // A device clock running ahead would write into the future, one that never
         // synced (Tasmota before NTP says 1970) into the past: keep the reading at
