@@ -14,6 +14,7 @@ import { startHttp } from './http/server.js';
 import { createMetrics, type HubMetrics } from './metrics.js';
 import { type IngestResult, Pipeline } from './pipeline/pipeline.js';
 import { LastReported } from './pipeline/sensor-steps.js';
+import { SeriesClock } from './pipeline/series-clock.js';
 import { Quarantine } from './quarantine.js';
 import { DeviceRegistry } from './registry.js';
 import { InfluxHttp } from './storage/influx-http.js';
@@ -164,6 +165,7 @@ export async function startHub(
       maxPayloadBytes: config.mqtt.maxPayloadBytes,
       context: {
         deviceTags: registry.tagsOf(),
+        clock: new SeriesClock(),
         maxFutureSkewMs: config.time.maxFutureSkew,
         maxPastAgeMs: config.time.maxPastAge,
         timeZone: config.time.zone,

@@ -69,11 +69,8 @@ export async function startHttp(deps: HttpDeps): Promise<{ app: FastifyInstance;
     const sensor = deps.registry.get(q.device)?.sensors[q.sensor];
     if (!sensor)
       return reply.code(404).send({ error: 'not_found', message: `no sensor ${q.device}/${q.sensor}` });
-    const rows = await deps.influx.query<Record<string, unknown>>(historyInfluxQL(sensor.metric, q));
-    const points = rows.map((r) => {
-      const { time, ...rest } = r as { time: Date } & Record<string, unknown>;
-      return { ts: new Date(time).getTime(), ...rest };
-    });
+    const rows = await deps.influx.rows(historyInfluxQL(sensor.metric, q));
+    const points = rows.map(({ time, ...rest }) => ({ ts: time as number, ...rest }));
     return {
       device: q.device,
       sensor: q.sensor,

@@ -5,6 +5,7 @@ import { parseDeviceTime } from '../core/time.js';
 import { convert, knownUnitCodes, resolveUnit } from '../core/units.js';
 import { RejectError } from '../errors.js';
 import { calibrateStep, type LastReported, reportOnChangeStep, type SensorSettings } from './sensor-steps.js';
+import type { SeriesClock } from './series-clock.js';
 
 /** A reading being built: the steps fill it in, in order. */
 export interface Draft extends Reading {
@@ -19,6 +20,8 @@ export interface StepContext {
   deviceTags: ReadonlyMap<string, Readonly<Record<string, string>>>;
   /** How far ahead of the hub's clock a device time may be before it is clamped. */
   maxFutureSkewMs: number;
+  /** Makes hub-assigned times unique per series. */
+  clock: SeriesClock;
   /** Device times older than this are replaced by the receive time (a clock that never synced). */
   maxPastAgeMs?: number;
   /** IANA zone for device times without "Z" or an offset (config time.zone). */
@@ -148,14 +151,17 @@ export const STEPS: readonly Step[] = [
   {
     name: 'time',
     run(d, ctx) {
-      if (d.candidate.ts === undefined) return;
+      if (d.candidate.ts === undefined) {
+        d.ts = ctx.clock.next(d.device, d.sensor, d.receivedAt);
+        return;
+      }
       const ts = toTimestamp(d.candidate.ts, ctx.timeZone);
       const tooOld = ts < 0 || (ctx.maxPastAgeMs !== undefined && d.receivedAt - ts > ctx.maxPastAgeMs);
       if (ts - d.receivedAt > ctx.maxFutureSkewMs || tooOld) {
         // A device clock running ahead would write into the future, one that never
         // synced (Tasmota before NTP says 1970) into the past: keep the reading at
         // the hub's time and say so.
-        d.ts = d.receivedAt;
+        d.ts = ctx.clock.next(d.device, d.sensor, d.receivedAt);
         d.quality = 'uncertain';
       } else {
         d.ts = ts;

@@ -1,6 +1,7 @@
 import mqtt from 'mqtt';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DeviceState } from '../../hub/registry.js';
+import { simulateFleet } from '../../simulators/fleet.js';
 import { eventually, startTestHub } from '../support/hub.js';
 import { startTestInfluxd, type TestInfluxd } from '../support/influxd.js';
 
@@ -132,4 +133,40 @@ it('announces every normalized sensor to Home Assistant, retained, with class an
     unit_of_measurement: 'ppm',
   });
   await sub.endAsync();
+});
+
+describe('simulated Tasmota and Zigbee2MQTT fleets', () => {
+  it.each(['tasmota', 'zigbee2mqtt'] as const)(
+    '%s devices reach the registry with canonical metrics and units',
+    async (format) => {
+      const fleet = await simulateFleet({
+        url: hub.mqttUrl,
+        devices: 2,
+        rate: 4,
+        format,
+        prefix: `sim${format}`,
+        sensors: ['temperature', 'humidity', 'pressure', 'battery', 'voltage'],
+        dropouts: false,
+        qos: 1,
+        seed: 3,
+      });
+      await new Promise((r) => setTimeout(r, 600));
+      await fleet.stop();
+      expect(fleet.stats().errors).toBe(0);
+      for (const id of fleet.deviceIds) {
+        const sensors = Object.values(hub.registry.get(id)!.sensors).map((s) => [s.metric, s.unit]);
+        expect(sensors.sort()).toEqual([
+          ['battery', '%'],
+          ['humidity', '%RH'],
+          ['pressure', 'Pa'],
+          ['temperature', 'Cel'],
+          ['voltage', 'V'],
+        ]);
+        const v = Object.values(hub.registry.get(id)!.sensors).find((s) => s.metric === 'voltage')!;
+        expect(v.value).toBeGreaterThan(2);
+        expect(v.value).toBeLessThan(5);
+      }
+      expect(hub.quarantine.recent(1000).filter((q) => q.device.startsWith(`sim${format}`))).toEqual([]);
+    },
+  );
 });

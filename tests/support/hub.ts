@@ -26,13 +26,17 @@ export async function startTestHub(
 }
 
 /** Polls until fn returns a truthy value or the time runs out (bounded, for eventually-true checks). */
-export async function eventually<T>(fn: () => Promise<T> | T, timeoutMs = 5000, stepMs = 25): Promise<T> {
+export async function eventually<T>(
+  fn: () => Promise<T> | T,
+  timeoutMs = 5000,
+  stepMs = 25,
+): Promise<Exclude<T, undefined | null | false | 0 | ''>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
     try {
       const v = await fn();
-      if (v) return v;
+      if (v) return v as Exclude<T, undefined | null | false | 0 | ''>;
       last = v;
     } catch (err) {
       last = err;

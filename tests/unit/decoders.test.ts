@@ -6,6 +6,7 @@ import { MetaCache } from '../../devices/meta-cache.js';
 import { EventBus } from '../../hub/core/bus.js';
 import type { RawMessage } from '../../hub/core/reading.js';
 import { Pipeline } from '../../hub/pipeline/pipeline.js';
+import { SeriesClock } from '../../hub/pipeline/series-clock.js';
 import { Quarantine } from '../../hub/quarantine.js';
 import { loadFixtures, payloadOf } from '../support/fixtures.js';
 
@@ -124,7 +125,7 @@ describe('metadata cache', () => {
       quarantine: new Quarantine(bus, log),
       bus,
       maxPayloadBytes: 1024,
-      context: { deviceTags: new Map(), maxFutureSkewMs: 60_000 },
+      context: { deviceTags: new Map(), maxFutureSkewMs: 60_000, clock: new SeriesClock() },
     });
     for (let i = 0; i < 5000; i++) p.ingest(msg(`homie/flood/node/p${i}/$unit`, '°C'));
     expect(meta.size).toBe(500);
@@ -140,6 +141,7 @@ describe('device clocks', () => {
     maxPayloadBytes: 1024,
     context: {
       deviceTags: new Map(),
+      clock: new SeriesClock(),
       maxFutureSkewMs: 5 * 60_000,
       maxPastAgeMs: 7 * 86_400_000,
       timeZone: 'Europe/Berlin',
