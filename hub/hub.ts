@@ -1,19 +1,17 @@
 import { resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { buildDecoders } from '../devices/decoders/index.js';
-import { MetaCache } from '../devices/meta-cache.js';
 import { Broker } from './broker.js';
 import { configSchema, type HubConfig, type HubConfigInput } from './config/schema.js';
 import { EventBus } from './core/bus.js';
 import { createLogger } from './core/logger.js';
 import type { RawMessage, Reading } from './core/reading.js';
 import { topicMatches } from './core/topic.js';
+import { formatPipelineParts, registryOptions } from './device-support.js';
 import { HomeAssistantDiscovery } from './homeassistant.js';
 import { startHttp } from './http/server.js';
 import { createMetrics, type HubMetrics } from './metrics.js';
 import { type IngestResult, Pipeline } from './pipeline/pipeline.js';
-import { LastReported } from './pipeline/sensor-steps.js';
 import { SeriesClock } from './pipeline/series-clock.js';
 import { Quarantine } from './quarantine.js';
 import { DeviceRegistry } from './registry.js';
@@ -143,35 +141,17 @@ export async function startHub(
     stops.push(['health', () => clearInterval(health)]);
 
     // Device formats, registry and per-sensor settings (README "Device formats and registry").
-    const registry = new DeviceRegistry(bus, config.devices, {
-      staleAfter: config.registry.staleAfter,
-      checkEveryMs: config.registry.checkEvery,
-      expectedIntervalMs: config.registry.expectedInterval,
-    });
+    const registry = new DeviceRegistry(bus, config.devices, registryOptions(config));
     registry.start();
     stops.push(['registry', () => registry.stop()]);
-    const sensorSettings = new Map(
-      config.devices.flatMap((d) => Object.entries(d.sensors).map(([s, v]) => [`${d.id}/${s}`, v] as const)),
-    );
-
+    const { decoders, meta, ...formatContext } = formatPipelineParts(config);
     const pipeline = new Pipeline({
-      decoders: buildDecoders({
-        mappings: config.formats.mappings,
-        zigbee2mqttBase: config.formats.zigbee2mqttBase,
-      }),
-      meta: new MetaCache(config.formats.metaCacheSize),
+      decoders,
+      meta,
       quarantine,
       bus,
       maxPayloadBytes: config.mqtt.maxPayloadBytes,
-      context: {
-        deviceTags: registry.tagsOf(),
-        clock: new SeriesClock(),
-        maxFutureSkewMs: config.time.maxFutureSkew,
-        maxPastAgeMs: config.time.maxPastAge,
-        timeZone: config.time.zone,
-        sensorSettings: (device, sensor) => sensorSettings.get(`${device}/${sensor}`),
-        lastReported: new LastReported(),
-      },
+      context: { deviceTags: registry.tagsOf(), clock: new SeriesClock(), ...formatContext },
     });
 
     const owner = {};
