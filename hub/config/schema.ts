@@ -1,6 +1,13 @@
 import { z } from 'zod';
 import { parseDuration } from '../core/duration.js';
 import { ID_PATTERN } from '../core/reading.js';
+import {
+  deviceSensorFields,
+  formatsSchema,
+  homeAssistantSchema,
+  registrySchema,
+  timeSchema,
+} from './formats-schema.js';
 
 /** "500ms", "1s", "5m" or a number of milliseconds; parsed to milliseconds. */
 export const duration = z.union([z.number(), z.string()]).transform((v, ctx) => {
@@ -80,19 +87,11 @@ const device = z.strictObject({
   name: z.string().optional(),
   location: z.string().optional(),
   tags: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/), z.string()).default({}),
+  // calibration, report-on-change and expected intervals (formats-schema.ts)
+  ...deviceSensorFields,
 });
 
-/** Device liveness and memory across restarts (dashboard issue 6). */
-const registry = z.strictObject({
-  /** A device silent this long is shown as stale. */
-  staleAfter: duration.default(60_000),
-  /** A device silent this long is offline, even if its MQTT connection is still open. */
-  offlineAfter: duration.default(600_000),
-  /** At start, devices that stored a reading within this window are listed again. */
-  restoreWithin: duration.default(30 * 86_400_000),
-});
-
-/** The web dashboard served at / (dashboard issue 6). */
+/** The web dashboard served at / . */
 const dashboard = z.strictObject({
   enabled: z.boolean().default(true),
 });
@@ -111,8 +110,12 @@ export const configSchema = z
     influx: influx.default(influx.parse({})),
     log: log.default(log.parse({})),
     devices: z.array(device).default([]),
-    registry: registry.default(registry.parse({})),
     dashboard: dashboard.default(dashboard.parse({})),
+    // payload formats, time, registry, Home Assistant discovery (formats-schema.ts)
+    time: timeSchema.default(timeSchema.parse({})),
+    formats: formatsSchema.default(formatsSchema.parse({})),
+    registry: registrySchema.default(registrySchema.parse({})),
+    homeassistant: homeAssistantSchema.default(homeAssistantSchema.parse({})),
     /** Where the hub keeps its state (quarantine log, managed InfluxDB unless set). */
     dataDir: z.string().default('./var'),
   })
@@ -131,19 +134,20 @@ export const configSchema = z
         message: `expected a bearer token of 16 characters or more: http.host ${c.http.host} is not a loopback address`,
       });
     }
-    if (c.registry.offlineAfter <= c.registry.staleAfter) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['registry', 'offlineAfter'],
-        message: `expected a duration longer than registry.staleAfter (${c.registry.staleAfter} ms)`,
-      });
-    }
     const seen = new Set<string>();
     c.devices.forEach((d, i) => {
       if (seen.has(d.id))
         ctx.addIssue({ code: 'custom', path: ['devices', i, 'id'], message: `duplicate device id ${d.id}` });
       seen.add(d.id);
     });
+    if (c.homeassistant.discovery && !c.mqtt.republish) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['mqtt', 'republish'],
+        message:
+          'expected true: homeassistant.discovery points Home Assistant at hub/readings/<device>/<sensor>',
+      });
+    }
   });
 
 export type HubConfig = z.output<typeof configSchema>;
