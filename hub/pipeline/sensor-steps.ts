@@ -35,7 +35,7 @@ export const calibrateStep: Step = {
     const s = ctx.sensorSettings?.(d.device, d.sensor);
     if (!s || (s.factor === 1 && s.offset === 0)) return;
     const v = d.value * s.factor + s.offset;
-    if (!Number.isFinite(v)) throw new RejectError('non_finite', `calibrated value of ${d.sensor} is ${v}`);
+    if (!Number.isFinite(v)) throw new RejectError('non_finite', `calibrated value is ${v}`);
     d.value = v;
   },
 };

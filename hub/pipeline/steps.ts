@@ -89,7 +89,7 @@ export const STEPS: readonly Step[] = [
     name: 'value',
     run(d) {
       if (d.candidate.reject) throw d.candidate.reject;
-      d.value = toNumber(d.candidate.value, `value of ${d.sensor}`);
+      d.value = toNumber(d.candidate.value, 'value');
     },
   },
   {
