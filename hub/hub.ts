@@ -1,7 +1,6 @@
 import { resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { DECODERS } from '../devices/decoders/index.js';
 import { BoardManager } from './boards/manager.js';
 import { Broker } from './broker.js';
 import { configSchema, type HubConfig, type HubConfigInput } from './config/schema.js';
@@ -9,9 +8,10 @@ import { EventBus } from './core/bus.js';
 import { createLogger } from './core/logger.js';
 import type { RawMessage, Reading } from './core/reading.js';
 import { topicMatches } from './core/topic.js';
+import { formatPipelineParts, registryOptions } from './device-support.js';
+import { HomeAssistantDiscovery } from './homeassistant.js';
 import { dashboardPlugin } from './http/dashboard.js';
 import { startHttp } from './http/server.js';
-import { Liveness } from './liveness.js';
 import { createMetrics, type HubMetrics } from './metrics.js';
 import { type IngestResult, Pipeline } from './pipeline/pipeline.js';
 import { SeriesClock } from './pipeline/series-clock.js';
@@ -147,17 +147,22 @@ export async function startHub(
     health.unref();
     stops.push(['health', () => clearInterval(health)]);
 
+    // Device formats, registry and per-sensor settings (README "Device formats and registry").
+    // Boards are declared too, so they are known (and can be reported offline) before a reading.
     const declared = config.devices.map((d) => d.id);
-    const registry = new DeviceRegistry(bus, [
-      ...config.devices,
-      // Boards are known before their first reading, so they can be reported offline.
-      ...config.boards.filter((b) => !declared.includes(b.id)).map((b) => ({ id: b.id, tags: {} })),
-    ]);
+    const registry = new DeviceRegistry(
+      bus,
+      [
+        ...config.devices,
+        ...config.boards.filter((b) => !declared.includes(b.id)).map((b) => ({ id: b.id, tags: {} })),
+      ],
+      registryOptions(config),
+    );
     registry.start();
     stops.push(['registry', () => registry.stop()]);
 
-    // Dashboard issue 6: devices known from storage are listed again after a restart,
-    // and silent devices turn stale, then offline.
+    // Devices known from storage are listed again after a restart, so history and
+    // the dashboard have them before they speak again.
     if (influxUp) {
       try {
         const n = registry.restore(await loadKnownSensors(influx, config.registry.restoreWithin));
@@ -166,16 +171,15 @@ export async function startHub(
         log.warn({ err: (err as Error).message }, 'could not restore devices from InfluxDB');
       }
     }
-    const liveness = new Liveness(registry, config.registry);
-    liveness.start();
-    stops.push(['liveness', () => liveness.stop()]);
 
+    const { decoders, meta, ...formatContext } = formatPipelineParts(config);
     const pipeline = new Pipeline({
-      decoders: DECODERS,
+      decoders,
+      meta,
       quarantine,
       bus,
       maxPayloadBytes: config.mqtt.maxPayloadBytes,
-      context: { deviceTags: registry.tagsOf(), maxFutureSkewMs: 5 * 60_000, clock: new SeriesClock() },
+      context: { deviceTags: registry.tagsOf(), clock: new SeriesClock(), ...formatContext },
     });
 
     const owner = {};
@@ -188,6 +192,11 @@ export async function startHub(
 
     const ingest = (msg: RawMessage): IngestResult => {
       const res = pipeline.ingest(msg);
+      for (const a of res.availability) registry.setAvailability(a.device, a.state);
+      if (res.suppressed.length > 0) {
+        registry.seen(res.suppressed);
+        metrics.suppressed.inc(res.suppressed.length);
+      }
       if (!res.handled && !config.mqtt.ignore.some((f) => topicMatches(f, msg.topic))) {
         quarantine.add(msg, undefined, 'unknown_topic', `no decoder reads ${msg.topic.slice(0, 128)}`);
       }
@@ -222,6 +231,15 @@ export async function startHub(
       },
     ]);
 
+    // Before the republish listener: Home Assistant needs the config before the first state.
+    if (config.homeassistant.discovery) {
+      const discovery = new HomeAssistantDiscovery(bus, registry, {
+        prefix: config.homeassistant.prefix,
+        publish: (topic, payload, retain) => broker.publish(topic, payload, retain),
+      });
+      discovery.start();
+      stops.push(['homeassistant', () => discovery.stop()]);
+    }
     const outbound = {};
     if (config.mqtt.republish) {
       bus.on(outbound, 'readings', (rs) => {

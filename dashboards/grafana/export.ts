@@ -4,6 +4,8 @@ import { type GrafanaPanel, PANELS, VARIABLES } from './panels.js';
 
 export const EXPORT_PATH = fileURLToPath(new URL('./sensor-hub.json', import.meta.url));
 
+// A Grafana import variable, not a template literal: Grafana asks for the data source on import.
+// biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's own placeholder syntax
 const DS = { type: 'influxdb', uid: '${DS_SENSOR_HUB}' };
 
 function panelJson(p: GrafanaPanel, id: number, x: number, y: number): Record<string, unknown> {

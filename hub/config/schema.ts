@@ -1,6 +1,13 @@
 import { z } from 'zod';
 import { board, checkBoards } from './boards.js';
 import { duration, id } from './common.js';
+import {
+  deviceSensorFields,
+  formatsSchema,
+  homeAssistantSchema,
+  registrySchema,
+  timeSchema,
+} from './formats-schema.js';
 
 export { duration, id };
 
@@ -68,19 +75,11 @@ const device = z.strictObject({
   name: z.string().optional(),
   location: z.string().optional(),
   tags: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/), z.string()).default({}),
+  // calibration, report-on-change and expected intervals (formats-schema.ts)
+  ...deviceSensorFields,
 });
 
-/** Device liveness and memory across restarts (dashboard issue 6). */
-const registry = z.strictObject({
-  /** A device silent this long is shown as stale. */
-  staleAfter: duration.default(60_000),
-  /** A device silent this long is offline, even if its MQTT connection is still open. */
-  offlineAfter: duration.default(600_000),
-  /** At start, devices that stored a reading within this window are listed again. */
-  restoreWithin: duration.default(30 * 86_400_000),
-});
-
-/** The web dashboard served at / (dashboard issue 6). */
+/** The web dashboard served at / . */
 const dashboard = z.strictObject({
   enabled: z.boolean().default(true),
 });
@@ -101,8 +100,12 @@ export const configSchema = z
     devices: z.array(device).default([]),
     /** Arduino boards running Firmata (README "Boards"). */
     boards: z.array(board).default([]),
-    registry: registry.default(registry.parse({})),
     dashboard: dashboard.default(dashboard.parse({})),
+    // payload formats, time, registry, Home Assistant discovery (formats-schema.ts)
+    time: timeSchema.default(timeSchema.parse({})),
+    formats: formatsSchema.default(formatsSchema.parse({})),
+    registry: registrySchema.default(registrySchema.parse({})),
+    homeassistant: homeAssistantSchema.default(homeAssistantSchema.parse({})),
     /** Where the hub keeps its state (quarantine log, managed InfluxDB unless set). */
     dataDir: z.string().default('./var'),
   })
@@ -122,19 +125,20 @@ export const configSchema = z
       });
     }
     for (const issue of checkBoards(c.boards)) ctx.addIssue({ code: 'custom', ...issue });
-    if (c.registry.offlineAfter <= c.registry.staleAfter) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['registry', 'offlineAfter'],
-        message: `expected a duration longer than registry.staleAfter (${c.registry.staleAfter} ms)`,
-      });
-    }
     const seen = new Set<string>();
     c.devices.forEach((d, i) => {
       if (seen.has(d.id))
         ctx.addIssue({ code: 'custom', path: ['devices', i, 'id'], message: `duplicate device id ${d.id}` });
       seen.add(d.id);
     });
+    if (c.homeassistant.discovery && !c.mqtt.republish) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['mqtt', 'republish'],
+        message:
+          'expected true: homeassistant.discovery points Home Assistant at hub/readings/<device>/<sensor>',
+      });
+    }
   });
 
 export type HubConfig = z.output<typeof configSchema>;

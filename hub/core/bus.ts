@@ -4,9 +4,10 @@ import type { QuarantineEntry } from './quarantine-entry.js';
 import type { Reading } from './reading.js';
 
 /**
- * online: readings arrive; stale: silent longer than availability.staleAfter (still
- * connected, maybe); offline: silent past availability.offlineAfter or its MQTT
- * connection was lost. Only online/offline go out on MQTT (the retained topic's contract).
+ * online: readings arrive; stale: every sensor missed registry.staleAfter expected
+ * intervals (still connected, maybe); offline: the device said so, its MQTT connection
+ * was lost, or it was silent for registry.offlineAfter. Only online/offline go out on
+ * MQTT (the retained topic's contract).
  */
 export type Availability = 'online' | 'stale' | 'offline';
 
@@ -18,6 +19,8 @@ export interface HubEvents {
   quarantine: [entry: QuarantineEntry];
   /** A device's availability changed. */
   availability: [device: string, state: Availability, ts: number];
+  /** A sensor missed its expected interval (stale = true), or reported again (false). */
+  stale: [device: string, sensor: string, stale: boolean, ts: number];
   /** Storage confirmed a batch. */
   stored: [count: number];
 }

@@ -7,8 +7,9 @@ import { launchBrowser, type TestBrowser } from '../support/browser.js';
 import { startTestHub } from '../support/hub.js';
 import { startTestInfluxd, type TestInfluxd, uniqueDb } from '../support/influxd.js';
 
-// Short liveness windows so "stale, then offline" is seen in seconds.
-const LIVENESS = { staleAfter: 1000, offlineAfter: 3000 };
+// Short liveness windows so "stale, then offline" is seen in seconds: the fleet
+// sends every 250 ms, so a sensor is stale after 1 s of silence.
+const LIVENESS = { expectedInterval: 250, staleAfter: 4, checkEvery: 100, offlineAfter: 3000 };
 
 describe('dashboard in Chromium', () => {
   let influx: TestInfluxd;

@@ -8,7 +8,6 @@ import {
   pickSource,
   type Rollup,
 } from '../../hub/http/query.js';
-import { Liveness } from '../../hub/liveness.js';
 import { DeviceRegistry } from '../../hub/registry.js';
 
 const NOW = Date.UTC(2026, 0, 1);
@@ -51,14 +50,20 @@ describe('history query', () => {
   });
 });
 
-describe('liveness', () => {
+describe('device liveness from silence', () => {
   it('marks a silent device stale, then offline, and online again on a reading', () => {
     const bus = new EventBus(pino({ level: 'silent' }));
-    const registry = new DeviceRegistry(bus);
+    let now = 1_000_000;
+    const registry = new DeviceRegistry(bus, [], {
+      expectedIntervalMs: 250,
+      staleAfter: 4,
+      offlineAfterMs: 5000,
+      checkEveryMs: 0,
+      now: () => now,
+    });
     registry.start();
     const seen: string[] = [];
     bus.on(seen, 'availability', (_d, s) => seen.push(s));
-    const live = new Liveness(registry, { staleAfter: 1000, offlineAfter: 5000 });
     const reading = {
       device: 'd1',
       sensor: 't',
@@ -68,14 +73,13 @@ describe('liveness', () => {
       source: 'mqtt',
       quality: 'good',
     } as const;
-    bus.emit('readings', [{ ...reading, ts: Date.now() }]);
-    const t0 = registry.get('d1')!.lastSeen!;
-    live.check(t0 + 500);
-    live.check(t0 + 1500);
-    live.check(t0 + 2000);
-    live.check(t0 + 6000);
-    live.check(t0 + 7000);
-    bus.emit('readings', [{ ...reading, ts: Date.now() }]);
+    bus.emit('readings', [{ ...reading, ts: now }]);
+    const t0 = now;
+    for (const t of [500, 1500, 2000, 6000, 7000]) {
+      now = t0 + t;
+      registry.checkStale();
+    }
+    bus.emit('readings', [{ ...reading, ts: now }]);
     expect(seen).toEqual(['online', 'stale', 'offline', 'online']);
   });
 });

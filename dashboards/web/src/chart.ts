@@ -113,7 +113,7 @@ export class SensorChart {
     this.#caption.textContent =
       n === 0
         ? 'no data in this range'
-        : `${n} points · ${this.#every ? `mean and min–max per ${fmtEvery(this.#every)}` : 'raw'} · ${this.#source} · last ${last === undefined ? '–' : formatValue(conv.fn(last))} ${conv.label}`;
+        : `${n} ${n === 1 ? 'point' : 'points'} · ${this.#every ? `mean and min–max per ${fmtEvery(this.#every)}` : 'raw'} · ${this.#source} · last ${last === undefined ? '–' : formatValue(conv.fn(last))} ${conv.label}`;
     const width = Math.max(300, this.#plotBox.clientWidth || 800);
     this.#x = [from / 1000, to / 1000];
     if (!this.#plot || this.#plot.series[3]?.label !== conv.label) {
@@ -127,7 +127,9 @@ export class SensorChart {
             {},
             { label: 'min', stroke: 'rgba(47,126,216,0.35)', width: 1, points: { show: false } },
             { label: 'max', stroke: 'rgba(47,126,216,0.35)', width: 1, points: { show: false } },
-            { label: conv.label, stroke: '#2f7ed8', width: 2, points: { show: false } },
+            // uPlot's default shows point markers only when points are sparse, so a
+            // lone reading is visible rather than an empty chart.
+            { label: conv.label, stroke: '#2f7ed8', width: 2 },
           ],
           bands: [{ series: [2, 1], fill: 'rgba(47,126,216,0.12)' }],
           axes: [{}, { label: conv.label, size: 80, labelGap: 4 }],
