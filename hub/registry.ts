@@ -218,7 +218,8 @@ export class DeviceRegistry {
         if (s.stale) stale++;
       }
       n += stale;
-      if (d.restored || d.lastSeen === undefined || d.state === 'offline') continue;
+      // A board's port tells its availability (a board of buttons may rightly be quiet).
+      if (d.restored || d.lastSeen === undefined || d.state === 'offline' || d.source === 'firmata') continue;
       if (now - d.lastSeen > offlineAfter) this.#set(d, 'offline', 'silence');
       else if (d.state === 'online' && sensors.length > 0 && stale === sensors.length)
         this.#set(d, 'stale', 'silence');
