@@ -75,6 +75,8 @@ export function converter(
 /** Up to 4 significant decimals, fewer for large values: what a person reads on a panel. */
 export function formatValue(v: number): string {
   if (!Number.isFinite(v)) return '–';
+  // Counts and on/off states (a button, a PIR) read better without decimals.
+  if (Number.isInteger(v) && Math.abs(v) < 1e6) return String(v);
   const a = Math.abs(v);
   const digits = a >= 1000 ? 0 : a >= 100 ? 1 : a >= 1 ? 2 : 3;
   return v.toFixed(digits);
