@@ -1,6 +1,7 @@
 import type { Availability, EventBus } from './core/bus.js';
 import type { Reading } from './core/reading.js';
 import { IntervalLearner } from './registry-staleness.js';
+import type { KnownSensor } from './storage/known-sensors.js';
 
 export interface SensorState {
   sensor: string;
@@ -35,15 +36,7 @@ export interface DeviceState {
 }
 
 /** A sensor's last stored reading, as InfluxDB returns it at start. */
-export interface RestoredSensor {
-  device: string;
-  sensor: string;
-  metric: string;
-  unit: string;
-  source: string;
-  value: number;
-  ts: number;
-}
+export type RestoredSensor = KnownSensor;
 
 export interface DeclaredDevice {
   id: string;

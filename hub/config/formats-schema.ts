@@ -1,22 +1,6 @@
 import { z } from 'zod';
-import { parseDuration } from '../core/duration.js';
-import { ID_PATTERN } from '../core/reading.js';
 import { isValidZone } from '../core/time.js';
-
-// schema.ts imports this file, so its `duration` and `id` cannot be imported back
-// (a cycle would read them before they exist): the same two, built the same way.
-const duration = z.union([z.number(), z.string()]).transform((v, ctx) => {
-  const ms = parseDuration(v);
-  if (ms === undefined) {
-    ctx.addIssue({
-      code: 'custom',
-      message: `expected a duration such as "500ms", "1s", "5m" or a number of milliseconds, got ${JSON.stringify(v)}`,
-    });
-    return z.NEVER;
-  }
-  return ms;
-});
-const id = z.string().regex(ID_PATTERN, { message: 'expected an id of [A-Za-z0-9_.-]{1,64}' });
+import { duration, id } from './common.js';
 
 /**
  * Settings of the payload formats, the device registry, per-sensor calibration and
