@@ -1,5 +1,7 @@
+import type { Availability } from '../hub/core/bus.js';
 import type { RawMessage, ReadingQuality } from '../hub/core/reading.js';
 import type { RejectError } from '../hub/errors.js';
+import type { MetaCache } from './meta-cache.js';
 
 /** What a decoder makes of a message: one candidate per sensor value, not yet validated. */
 export interface Candidate {
@@ -17,9 +19,28 @@ export interface Candidate {
   reject?: RejectError;
 }
 
+/** A device's own word on whether it is up (LWT, ESPHome status, Homie $state, ...). */
+export interface AvailabilityNote {
+  device: string;
+  state: Availability;
+}
+
+/** The full answer of a decoder: readings and availability, either may be empty. */
+export interface DecodeResult {
+  candidates: Candidate[];
+  availability?: AvailabilityNote[];
+}
+
+/** What decoders share: a bounded cache of metadata learned from retained topics. */
+export interface DecodeContext {
+  meta: MetaCache;
+}
+
 /**
  * A payload format as data: which topics it reads and how it maps them to
- * candidates. decode() throws RejectError for what it cannot read.
+ * candidates. decode() throws RejectError for what it cannot read. It returns
+ * plain candidates, or a DecodeResult when the topic also (or only) tells about
+ * availability; a metadata topic returns no candidates and is not quarantined.
  */
 export interface DecoderDefinition {
   name: string;
@@ -29,5 +50,9 @@ export interface DecoderDefinition {
   match(levels: readonly string[]): boolean;
   /** The device a topic names, for quarantine entries; undefined when none. */
   deviceOf(levels: readonly string[]): string | undefined;
-  decode(msg: RawMessage, levels: readonly string[]): Candidate[];
+  decode(msg: RawMessage, levels: readonly string[], ctx: DecodeContext): Candidate[] | DecodeResult;
+}
+
+export function asResult(out: Candidate[] | DecodeResult): DecodeResult {
+  return Array.isArray(out) ? { candidates: out } : out;
 }

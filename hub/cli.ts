@@ -3,6 +3,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { simulateFleet } from '../simulators/fleet.js';
 import { SIM_FORMAT_NAMES, type SimFormat } from '../simulators/formats.js';
 import { SIGNAL_KINDS, type SignalKind } from '../simulators/signals.js';
+import { listPorts } from './boards/ports.js';
 import { ConfigError, formatProblems, loadConfig } from './config/load.js';
 import type { HubConfig } from './config/schema.js';
 import { parseDuration } from './core/duration.js';
@@ -71,6 +72,36 @@ function banner(hub: HubHandle): void {
   );
 }
 
+/** The demo's virtual board: modelled signals for most sensor kinds (simulators/firmata/for-config.ts). */
+const DEMO_BOARD = {
+  id: 'demo-board',
+  port: 'virtual',
+  sensors: [
+    {
+      id: 'soil',
+      type: 'analog',
+      pin: 'A0',
+      metric: 'moisture',
+      unit: '%',
+      scale: [0, 100] as [number, number],
+      every: '2s',
+    },
+    {
+      id: 'probe',
+      type: 'thermometer',
+      controller: 'TMP36',
+      pin: 'A1',
+      every: '2s',
+      deadband: 0.2,
+      heartbeat: '30s',
+    },
+    { id: 'air', type: 'multi', controller: 'BME280', every: '5s' },
+    { id: 'window', type: 'light', pin: 'A2', every: '5s' },
+    { id: 'hall', type: 'motion', pin: 'D2' },
+    { id: 'bell', type: 'button', pin: 'D3' },
+  ],
+};
+
 const program = new Command()
   .name('sensor-hub')
   .description(
@@ -101,7 +132,7 @@ program
     try {
       const c = loadConfig({ file });
       process.stdout.write(
-        `ok: ${file} is valid (MQTT ${c.mqtt.host}:${c.mqtt.port}, HTTP ${c.http.host}:${c.http.port}, InfluxDB ${c.influx.url ?? 'managed'}, ${c.devices.length} devices)\n`,
+        `ok: ${file} is valid (MQTT ${c.mqtt.host}:${c.mqtt.port}, HTTP ${c.http.host}:${c.http.port}, InfluxDB ${c.influx.url ?? 'managed'}, ${c.devices.length} devices, ${c.boards.length} boards)\n`,
       );
     } catch (err) {
       fail(err);
@@ -162,13 +193,39 @@ program
   );
 
 program
+  .command('boards')
+  .description('list serial ports that may be Arduino boards (what `port: auto` picks from)')
+  .option('--json', 'print JSON')
+  .action(async (o: { json?: boolean }) => {
+    const ports = await listPorts().catch(fail);
+    if (o.json) {
+      process.stdout.write(`${JSON.stringify(ports, null, 2)}\n`);
+      return;
+    }
+    if (ports.length === 0) process.stdout.write('no serial ports found\n');
+    for (const p of ports) {
+      const id = p.vendorId ? ` ${p.vendorId}:${p.productId ?? '?'}` : '';
+      const maker = p.manufacturer ? ` ${p.manufacturer}` : '';
+      const why = p.arduinoLike ? `  <- Arduino-like (${p.arduinoLike})` : '';
+      process.stdout.write(`${p.path}${id}${maker}${why}\n`);
+    }
+    const first = ports.find((p) => p.arduinoLike);
+    process.stdout.write(
+      first ? `port: auto picks ${first.path}\n` : 'port: auto finds no Arduino-like port\n',
+    );
+  });
+
+program
   .command('demo')
   .description('hub + simulated fleet, with the dashboard on its URL')
   .option('-c, --config <file>', 'YAML config file', process.env.HUB_CONFIG)
   .option('-n, --devices <n>', 'simulated devices', int('devices'), 6)
   .action(async (o: { config?: string; devices: number }) => {
     const config = load(o.config);
-    const hub = await startHub(config).catch(fail);
+    // One virtual board (port: virtual) with a sensor of most kinds, unless the config declares boards.
+    const hub = await startHub(config.boards.length > 0 ? config : { ...config, boards: [DEMO_BOARD] }).catch(
+      fail,
+    );
     const fleet = await simulateFleet({
       url: hub.mqttUrl,
       devices: o.devices,
@@ -186,7 +243,10 @@ program
     });
     banner(hub);
     process.stderr.write(
-      `  demo       ${o.devices} simulated devices at 1 Hz; open ${hub.httpUrl}/ in a browser\n`,
+      `  demo       ${o.devices} simulated devices at 1 Hz and virtual board${hub.config.boards.length > 1 ? 's' : ''} ${hub.boards
+        .status()
+        .map((b) => b.id)
+        .join(', ')}; open ${hub.httpUrl}/ in a browser\n`,
     );
   });
 

@@ -7,7 +7,6 @@
 export const HUB_ERRORS = {
   HUB_CONFIG_INVALID: 'The configuration does not match the schema; each problem is listed with its path.',
   HUB_CONFIG_UNREADABLE: 'The configuration file could not be read or is not valid YAML.',
-  HUB_LISTENER_NEEDS_AUTH: 'A listener on a non-loopback address needs credentials configured.',
   HUB_PORT_IN_USE: 'A port the hub listens on is taken by another process.',
   HUB_INFLUXD_MISSING:
     'No InfluxDB URL is configured and the influxd binary (Debian package influxdb) is not installed.',

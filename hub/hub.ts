@@ -1,20 +1,25 @@
 import { resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { DECODERS } from '../devices/decoders/index.js';
+import { BoardManager } from './boards/manager.js';
 import { Broker } from './broker.js';
 import { configSchema, type HubConfig, type HubConfigInput } from './config/schema.js';
 import { EventBus } from './core/bus.js';
 import { createLogger } from './core/logger.js';
 import type { RawMessage, Reading } from './core/reading.js';
 import { topicMatches } from './core/topic.js';
+import { formatPipelineParts, registryOptions } from './device-support.js';
+import { HomeAssistantDiscovery } from './homeassistant.js';
+import { dashboardPlugin } from './http/dashboard.js';
 import { startHttp } from './http/server.js';
 import { createMetrics, type HubMetrics } from './metrics.js';
 import { type IngestResult, Pipeline } from './pipeline/pipeline.js';
+import { SeriesClock } from './pipeline/series-clock.js';
 import { Quarantine } from './quarantine.js';
 import { DeviceRegistry } from './registry.js';
 import { InfluxHttp } from './storage/influx-http.js';
 import { InfluxWriter } from './storage/influx-writer.js';
+import { loadKnownSensors } from './storage/known-sensors.js';
 import { type ManagedInfluxd, startManagedInfluxd } from './storage/managed-influxd.js';
 import { ensureRetention, rpMillis } from './storage/retention.js';
 import { Spool } from './storage/spool.js';
@@ -33,6 +38,8 @@ export interface HubHandle {
   readonly log: Logger;
   /** Feeds a message into the pipeline in process (boards, simulators, tests). */
   ingest(msg: RawMessage): IngestResult;
+  /** Arduino boards from config (issue 3). */
+  readonly boards: BoardManager;
   /** Writes everything queued now and waits until InfluxDB confirmed it. */
   flush(timeoutMs?: number): Promise<number>;
   stop(): Promise<void>;
@@ -44,6 +51,8 @@ export interface StartOptions {
   httpPlugins?: Array<(app: FastifyInstance) => Promise<void> | void>;
   /** How long stop() waits for InfluxDB to confirm what is queued. */
   drainTimeoutMs?: number;
+  /** Boards: how `port: virtual` boards are made, and the wait between reconnect attempts. */
+  boards?: Pick<ConstructorParameters<typeof BoardManager>[0], 'openVirtual' | 'retryMs'>;
 }
 
 /**
@@ -176,16 +185,39 @@ export async function startHub(
     health.unref();
     stops.push(['health', () => clearInterval(health)]);
 
-    const registry = new DeviceRegistry(bus, config.devices);
+    // Device formats, registry and per-sensor settings (README "Device formats and registry").
+    // Boards are declared too, so they are known (and can be reported offline) before a reading.
+    const declared = config.devices.map((d) => d.id);
+    const registry = new DeviceRegistry(
+      bus,
+      [
+        ...config.devices,
+        ...config.boards.filter((b) => !declared.includes(b.id)).map((b) => ({ id: b.id, tags: {} })),
+      ],
+      registryOptions(config),
+    );
     registry.start();
     stops.push(['registry', () => registry.stop()]);
 
+    // Devices known from storage are listed again after a restart, so history and
+    // the dashboard have them before they speak again.
+    if (influxUp) {
+      try {
+        const n = registry.restore(await loadKnownSensors(influx, config.registry.restoreWithin));
+        log.info({ sensors: n }, 'devices restored from InfluxDB');
+      } catch (err) {
+        log.warn({ err: (err as Error).message }, 'could not restore devices from InfluxDB');
+      }
+    }
+
+    const { decoders, meta, ...formatContext } = formatPipelineParts(config);
     const pipeline = new Pipeline({
-      decoders: DECODERS,
+      decoders,
+      meta,
       quarantine,
       bus,
       maxPayloadBytes: config.mqtt.maxPayloadBytes,
-      context: { deviceTags: registry.tagsOf(), maxFutureSkewMs: 5 * 60_000 },
+      context: { deviceTags: registry.tagsOf(), clock: new SeriesClock(), ...formatContext },
     });
 
     const owner = {};
@@ -199,6 +231,11 @@ export async function startHub(
 
     const ingest = (msg: RawMessage): IngestResult => {
       const res = pipeline.ingest(msg);
+      for (const a of res.availability) registry.setAvailability(a.device, a.state);
+      if (res.suppressed.length > 0) {
+        registry.seen(res.suppressed);
+        metrics.suppressed.inc(res.suppressed.length);
+      }
       if (!res.handled && !config.mqtt.ignore.some((f) => topicMatches(f, msg.topic))) {
         quarantine.add(msg, undefined, 'unknown_topic', `no decoder reads ${msg.topic.slice(0, 128)}`);
       }
@@ -247,17 +284,25 @@ export async function startHub(
       },
     ]);
 
+    // Before the republish listener: Home Assistant needs the config before the first state.
+    if (config.homeassistant.discovery) {
+      const discovery = new HomeAssistantDiscovery(bus, registry, {
+        prefix: config.homeassistant.prefix,
+        publish: (topic, payload, retain) => broker.publish(topic, payload, retain),
+      });
+      discovery.start();
+      stops.push(['homeassistant', () => discovery.stop()]);
+    }
     const outbound = {};
     if (config.mqtt.republish) {
       bus.on(outbound, 'readings', (rs) => {
         for (const r of rs) void broker.publish(`hub/readings/${r.device}/${r.sensor}`, JSON.stringify(r));
       });
     }
-    bus.on(
-      outbound,
-      'availability',
-      (device, state) => void broker.publish(`hub/devices/${device}/availability`, state, true),
-    );
+    bus.on(outbound, 'availability', (device, state) => {
+      // The retained topic speaks online/offline only (Home Assistant's availability contract).
+      if (state !== 'stale') void broker.publish(`hub/devices/${device}/availability`, state, true);
+    });
     bus.on(
       outbound,
       'quarantine',
@@ -265,6 +310,17 @@ export async function startHub(
     );
     stops.push(['outbound', () => bus.removeAll(outbound)]);
     await broker.publish('hub/status', 'online', true);
+
+    // Boards (issue 3): started after the outbound listeners, so their availability is published.
+    const boards = new BoardManager({
+      boards: config.boards,
+      log: log.child({ module: 'boards' }),
+      ingestCandidates: (cs, source, at) => pipeline.ingestCandidates(cs, source, at),
+      setState: (device, state) => registry.setState(device, state),
+      ...opts.boards,
+    });
+    boards.start();
+    stops.push(['boards', () => boards.stop()]);
 
     const http = await startHttp({
       host: config.http.host,
@@ -276,7 +332,7 @@ export async function startHub(
       quarantine,
       metrics,
       influx,
-      plugins: opts.httpPlugins ?? [],
+      plugins: [...(config.dashboard.enabled ? [dashboardPlugin()] : []), ...(opts.httpPlugins ?? [])],
       health: async () => {
         // Asked live, not from the last 5 s check: /healthz answers whether InfluxDB is reachable now.
         influxUp = await influx.ping(1000);
@@ -315,6 +371,7 @@ export async function startHub(
       metrics,
       log,
       ingest,
+      boards,
       flush: (timeoutMs = 10_000) => waitIdle(writer, spool, timeoutMs),
       stop() {
         stopping ??= (async () => {

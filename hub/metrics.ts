@@ -72,6 +72,11 @@ export function createMetrics() {
       registers: [registry],
     }),
     clients: new Gauge({ name: 'hub_mqtt_clients', help: 'Connected MQTT clients', registers: [registry] }),
+    suppressed: new Counter({
+      name: 'hub_readings_suppressed_total',
+      help: 'Readings report-on-change dropped (within the deadband)',
+      registers: [registry],
+    }),
     devices: new Gauge({
       name: 'hub_devices',
       help: 'Known devices by state',

@@ -1,5 +1,7 @@
 import type { Availability, EventBus } from './core/bus.js';
 import type { Reading } from './core/reading.js';
+import { IntervalLearner } from './registry-staleness.js';
+import type { KnownSensor } from './storage/known-sensors.js';
 
 export interface SensorState {
   sensor: string;
@@ -7,8 +9,14 @@ export interface SensorState {
   unit: string;
   value: number;
   ts: number;
+  /** Hub time of the last reading, also of one report-on-change did not store. */
   lastSeen: number;
   quality: Reading['quality'];
+  /** True when the sensor missed staleAfter × its expected interval. */
+  stale: boolean;
+  /** Expected interval in ms, configured or learned; null while unknown. */
+  expectedInterval: number | null;
+  intervalSource: 'config' | 'learned' | null;
 }
 
 export interface DeviceState {
@@ -18,33 +26,65 @@ export interface DeviceState {
   tags: Record<string, string>;
   source: Reading['source'] | undefined;
   state: Availability | 'unknown';
+  /** What set the state last: a reading, the MQTT connection, the device's availability topic, or silence. */
+  stateSource?: 'reading' | 'connection' | 'device' | 'silence' | undefined;
+  /** True while everything known of this device came from storage (no reading since start). */
+  restored?: boolean;
   firstSeen: number | undefined;
   lastSeen: number | undefined;
   sensors: Record<string, SensorState>;
 }
+
+/** A sensor's last stored reading, as InfluxDB returns it at start. */
+export type RestoredSensor = KnownSensor;
 
 export interface DeclaredDevice {
   id: string;
   name?: string | undefined;
   location?: string | undefined;
   tags: Record<string, string>;
+  expectedInterval?: number | undefined;
+  sensors?: Record<string, { expectedInterval?: number | undefined }>;
+}
+
+export interface RegistryOptions {
+  /** Stale after this many expected intervals without a reading. */
+  staleAfter?: number;
+  /** How often sensors are checked; 0 disables the timer (tests call checkStale). */
+  checkEveryMs?: number;
+  /** Expected interval of sensors without their own. */
+  expectedIntervalMs?: number | undefined;
+  /** Silence after which a device is offline even while its connection stays open. */
+  offlineAfterMs?: number;
+  now?: () => number;
 }
 
 /**
  * Devices and their sensors as the hub has seen them: a device appears on its first
- * reading (or when declared in config), goes online with it, and goes offline when
- * the MQTT connection it published through closes.
+ * reading or availability message (or when declared in config). It goes online with
+ * a reading or its own "online" (LWT, ESPHome status, Homie $state, Z2M availability),
+ * and offline with its own "offline" or when the MQTT connection it published
+ * through is lost. Silence counts too, since a gateway or a script can keep its
+ * connection open while the sensors behind it went quiet: a device whose every
+ * sensor is stale is `stale`, and one silent for offlineAfter is `offline`.
  */
 export class DeviceRegistry {
   readonly #devices = new Map<string, DeviceState>();
   /** MQTT client id -> devices it published for. */
   readonly #byClient = new Map<string, Set<string>>();
+  readonly #learners = new Map<string, IntervalLearner>();
+  readonly #declared = new Map<string, DeclaredDevice>();
+  #timer: NodeJS.Timeout | undefined;
+  readonly #now: () => number;
 
   constructor(
     private readonly bus: EventBus,
     declared: readonly DeclaredDevice[] = [],
+    private readonly opts: RegistryOptions = {},
   ) {
+    this.#now = opts.now ?? Date.now;
     for (const d of declared) {
+      this.#declared.set(d.id, d);
       this.#devices.set(d.id, {
         id: d.id,
         name: d.name,
@@ -60,43 +100,157 @@ export class DeviceRegistry {
   }
 
   start(): void {
-    this.bus.on(this, 'readings', (rs) => this.#onReadings(rs));
+    this.bus.on(this, 'readings', (rs) => this.#onReadings(rs, true));
+    const every = this.opts.checkEveryMs ?? 5000;
+    if (every > 0) {
+      this.#timer = setInterval(() => this.checkStale(), every);
+      this.#timer.unref();
+    }
   }
 
   stop(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = undefined;
     this.bus.removeAll(this);
   }
 
-  #onReadings(rs: readonly Reading[]): void {
-    const now = Date.now();
+  #device(id: string): DeviceState {
+    let d = this.#devices.get(id);
+    if (!d) {
+      d = {
+        id,
+        tags: {},
+        source: undefined,
+        state: 'unknown',
+        firstSeen: undefined,
+        lastSeen: undefined,
+        sensors: {},
+      };
+      this.#devices.set(id, d);
+    }
+    return d;
+  }
+
+  /** Readings report-on-change dropped: the sensor is alive though nothing new is stored. */
+  seen(rs: readonly Reading[]): void {
+    this.#onReadings(rs, false);
+  }
+
+  #onReadings(rs: readonly Reading[], stored: boolean): void {
+    const now = this.#now();
     for (const r of rs) {
-      let d = this.#devices.get(r.device);
-      if (!d) {
-        d = {
-          id: r.device,
-          tags: {},
-          source: r.source,
-          state: 'unknown',
-          firstSeen: now,
-          lastSeen: now,
-          sensors: {},
-        };
-        this.#devices.set(r.device, d);
-      }
+      const d = this.#device(r.device);
       d.source = r.source;
+      d.restored = undefined;
       d.firstSeen ??= now;
       d.lastSeen = now;
-      d.sensors[r.sensor] = {
-        sensor: r.sensor,
-        metric: r.metric,
-        unit: r.unit,
-        value: r.value,
-        ts: r.ts,
-        lastSeen: now,
-        quality: r.quality,
-      };
-      if (d.state !== 'online') this.setState(r.device, 'online');
+      const key = `${r.device}/${r.sensor}`;
+      let learner = this.#learners.get(key);
+      if (!learner) {
+        learner = new IntervalLearner();
+        this.#learners.set(key, learner);
+      }
+      learner.note(now);
+      const prev = d.sensors[r.sensor];
+      const s: SensorState =
+        stored || !prev
+          ? {
+              sensor: r.sensor,
+              metric: r.metric,
+              unit: r.unit,
+              value: r.value,
+              ts: r.ts,
+              lastSeen: now,
+              quality: r.quality,
+              stale: false,
+              expectedInterval: null,
+              intervalSource: null,
+            }
+          : { ...prev, lastSeen: now, stale: false };
+      this.#applyInterval(r.device, r.sensor, s);
+      if (prev?.stale) this.bus.emit('stale', r.device, r.sensor, false, now);
+      d.sensors[r.sensor] = s;
+      if (d.state !== 'online') this.#set(d, 'online', 'reading');
     }
+  }
+
+  #applyInterval(device: string, sensor: string, s: SensorState): void {
+    const decl = this.#declared.get(device);
+    const configured =
+      decl?.sensors?.[sensor]?.expectedInterval ?? decl?.expectedInterval ?? this.opts.expectedIntervalMs;
+    if (configured !== undefined) {
+      s.expectedInterval = configured;
+      s.intervalSource = 'config';
+      return;
+    }
+    const learned = this.#learners.get(`${device}/${sensor}`)?.interval;
+    s.expectedInterval = learned ?? null;
+    s.intervalSource = learned === undefined ? null : 'learned';
+  }
+
+  /**
+   * Marks sensors stale that missed staleAfter × their expected interval, then
+   * devices: stale when every sensor is, offline after offlineAfter of silence.
+   * Devices known only from storage wait for their first reading. Returns how many
+   * sensors are stale.
+   */
+  checkStale(): number {
+    const now = this.#now();
+    const factor = this.opts.staleAfter ?? 3;
+    const offlineAfter = this.opts.offlineAfterMs ?? 600_000;
+    let n = 0;
+    for (const d of this.#devices.values()) {
+      let stale = 0;
+      const sensors = Object.values(d.sensors);
+      for (const s of sensors) {
+        if (s.expectedInterval !== null && !s.stale && now - s.lastSeen > factor * s.expectedInterval) {
+          s.stale = true;
+          s.quality = 'stale';
+          this.bus.emit('stale', d.id, s.sensor, true, now);
+        }
+        if (s.stale) stale++;
+      }
+      n += stale;
+      // A board's port tells its availability (a board of buttons may rightly be quiet).
+      if (d.restored || d.lastSeen === undefined || d.state === 'offline' || d.source === 'firmata') continue;
+      if (now - d.lastSeen > offlineAfter) this.#set(d, 'offline', 'silence');
+      else if (d.state === 'online' && sensors.length > 0 && stale === sensors.length)
+        this.#set(d, 'stale', 'silence');
+    }
+    return n;
+  }
+
+  /**
+   * Adds devices and sensors known from storage (their last stored reading), so a
+   * restarted hub lists them and answers history for them before they speak again.
+   * What arrived live since start wins over what storage says.
+   */
+  restore(known: readonly RestoredSensor[]): number {
+    let added = 0;
+    for (const k of known) {
+      const existed = this.#devices.has(k.device);
+      const d = this.#device(k.device);
+      if (!existed) d.restored = true;
+      if (d.sensors[k.sensor]) continue;
+      d.source ??= k.source as Reading['source'];
+      const s: SensorState = {
+        sensor: k.sensor,
+        metric: k.metric,
+        unit: k.unit,
+        value: k.value,
+        ts: k.ts,
+        lastSeen: k.ts,
+        quality: 'good',
+        stale: false,
+        expectedInterval: null,
+        intervalSource: null,
+      };
+      this.#applyInterval(k.device, k.sensor, s);
+      d.sensors[k.sensor] = s;
+      if (d.restored) d.lastSeen = Math.max(d.lastSeen ?? 0, k.ts);
+      added++;
+    }
+    return added;
   }
 
   /** Remembers which connection a device publishes through, for offline detection. */
@@ -113,14 +267,27 @@ export class DeviceRegistry {
     const set = this.#byClient.get(clientId);
     this.#byClient.delete(clientId);
     if (clean) return;
-    for (const device of set ?? []) this.setState(device, 'offline');
+    for (const device of set ?? []) {
+      const d = this.#devices.get(device);
+      if (d) this.#set(d, 'offline', 'connection');
+    }
+  }
+
+  /** A device's own availability message (LWT, status topic); creates the device when new. */
+  setAvailability(device: string, state: Availability): void {
+    this.#set(this.#device(device), state, 'device');
   }
 
   setState(device: string, state: Availability): void {
     const d = this.#devices.get(device);
-    if (!d || d.state === state) return;
+    if (d) this.#set(d, state, 'connection');
+  }
+
+  #set(d: DeviceState, state: Availability, source: DeviceState['stateSource']): void {
+    d.stateSource = source;
+    if (d.state === state) return;
     d.state = state;
-    this.bus.emit('availability', device, state, Date.now());
+    this.bus.emit('availability', d.id, state, this.#now());
   }
 
   get(id: string): DeviceState | undefined {

@@ -20,6 +20,20 @@ const PACKAGES = [
     for: ['test'],
     why: 'the forwarding baseline of the benchmark',
   },
+  {
+    pkg: 'chromium',
+    file: '/usr/bin/chromium',
+    for: ['test'],
+    why: 'browser tests and benchmark of the dashboard (driven by playwright-core)',
+  },
+  // Boards (issue 3): the tests compile simulators/avr/*.c against simavr's static libraries.
+  {
+    pkg: 'libsimavr-dev',
+    file: '/usr/include/simavr/sim_avr.h',
+    for: ['test'],
+    why: 'the AVR emulator that runs StandardFirmata in tests',
+  },
+  { pkg: 'gcc', file: '/usr/bin/gcc', for: ['test'], why: 'compiling the AVR emulator harness' },
 ];
 
 const arg = process.argv.indexOf('--for');

@@ -24,7 +24,45 @@ export const SIM_FORMATS = {
     for (const s of samples) o[s.sensor] = s.value;
     return [{ topic: `sensors/${device}`, payload: JSON.stringify(o) }];
   },
+  /**
+   * Tasmota `tele/<device>/SENSOR`: one sensor object "SIM" with Tasmota's key names,
+   * pressure in hPa and Tasmota's zone-less "Time" (UTC, whole seconds, as the firmware).
+   */
+  tasmota: (device: string, samples: readonly Sample[], ts: number): SimMessage[] => {
+    const o: Record<string, number> = {};
+    for (const s of samples) o[TASMOTA_KEYS[s.kind]] = s.kind === 'pressure' ? s.value / 100 : s.value;
+    const time = new Date(ts).toISOString().slice(0, 19);
+    const payload = { Time: time, SIM: o, TempUnit: 'C', PressureUnit: 'hPa' };
+    return [{ topic: `tele/${device}/SENSOR`, payload: JSON.stringify(payload) }];
+  },
+  /**
+   * Zigbee2MQTT `zigbee2mqtt/<device>`: one device object in Zigbee2MQTT's units
+   * (pressure hPa, voltage mV on a battery device, occupancy a boolean), `last_seen` in epoch ms.
+   */
+  zigbee2mqtt: (device: string, samples: readonly Sample[], ts: number): SimMessage[] => {
+    const o: Record<string, number | boolean> = { last_seen: ts };
+    const battery = samples.some((s) => s.kind === 'battery');
+    for (const s of samples) {
+      if (s.kind === 'pressure') o.pressure = s.value / 100;
+      else if (s.kind === 'motion') o.occupancy = s.value > 0;
+      else if (s.kind === 'voltage') o.voltage = battery ? Math.round(s.value * 1000) : s.value;
+      else o[s.kind] = s.value;
+    }
+    return [{ topic: `zigbee2mqtt/${device}`, payload: JSON.stringify(o) }];
+  },
 } as const;
+
+/** Tasmota's key for each simulated signal (unknown keys keep their name in the decoder). */
+const TASMOTA_KEYS: Record<SignalKind, string> = {
+  temperature: 'Temperature',
+  humidity: 'Humidity',
+  pressure: 'Pressure',
+  illuminance: 'Illuminance',
+  motion: 'motion',
+  battery: 'battery',
+  co2: 'CarbonDioxide',
+  voltage: 'Voltage',
+};
 
 export type SimFormat = keyof typeof SIM_FORMATS;
 export const SIM_FORMAT_NAMES = Object.keys(SIM_FORMATS) as SimFormat[];

@@ -1,23 +1,18 @@
 import { z } from 'zod';
-import { parseDuration } from '../core/duration.js';
-import { ID_PATTERN } from '../core/reading.js';
+import { board, checkBoards } from './boards.js';
+import { duration, id } from './common.js';
+import {
+  deviceSensorFields,
+  formatsSchema,
+  homeAssistantSchema,
+  registrySchema,
+  timeSchema,
+} from './formats-schema.js';
 
-/** "500ms", "1s", "5m" or a number of milliseconds; parsed to milliseconds. */
-export const duration = z.union([z.number(), z.string()]).transform((v, ctx) => {
-  const ms = parseDuration(v);
-  if (ms === undefined) {
-    ctx.addIssue({
-      code: 'custom',
-      message: `expected a duration such as "500ms", "1s", "5m" or a number of milliseconds, got ${JSON.stringify(v)}`,
-    });
-    return z.NEVER;
-  }
-  return ms;
-});
+export { duration, id };
 
 const port = z.number().int().min(0).max(65535);
 const host = z.string().min(1);
-export const id = z.string().regex(ID_PATTERN, { message: 'expected an id of [A-Za-z0-9_.-]{1,64}' });
 
 const mqttUser = z.strictObject({ username: z.string().min(1), password: z.string().min(1) });
 
@@ -115,6 +110,13 @@ const device = z.strictObject({
   name: z.string().optional(),
   location: z.string().optional(),
   tags: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/), z.string()).default({}),
+  // calibration, report-on-change and expected intervals (formats-schema.ts)
+  ...deviceSensorFields,
+});
+
+/** The web dashboard served at / . */
+const dashboard = z.strictObject({
+  enabled: z.boolean().default(true),
 });
 
 const log = z.strictObject({
@@ -133,6 +135,14 @@ export const configSchema = z
     spool: spool.default(spool.parse({})),
     retention: retention.default(retention.parse({})),
     devices: z.array(device).default([]),
+    /** Arduino boards running Firmata (README "Boards"). */
+    boards: z.array(board).default([]),
+    dashboard: dashboard.default(dashboard.parse({})),
+    // payload formats, time, registry, Home Assistant discovery (formats-schema.ts)
+    time: timeSchema.default(timeSchema.parse({})),
+    formats: formatsSchema.default(formatsSchema.parse({})),
+    registry: registrySchema.default(registrySchema.parse({})),
+    homeassistant: homeAssistantSchema.default(homeAssistantSchema.parse({})),
     /** Where the hub keeps its state (quarantine log, managed InfluxDB unless set). */
     dataDir: z.string().default('./var'),
   })
@@ -151,12 +161,21 @@ export const configSchema = z
         message: `expected a bearer token of 16 characters or more: http.host ${c.http.host} is not a loopback address`,
       });
     }
+    for (const issue of checkBoards(c.boards)) ctx.addIssue({ code: 'custom', ...issue });
     const seen = new Set<string>();
     c.devices.forEach((d, i) => {
       if (seen.has(d.id))
         ctx.addIssue({ code: 'custom', path: ['devices', i, 'id'], message: `duplicate device id ${d.id}` });
       seen.add(d.id);
     });
+    if (c.homeassistant.discovery && !c.mqtt.republish) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['mqtt', 'republish'],
+        message:
+          'expected true: homeassistant.discovery points Home Assistant at hub/readings/<device>/<sensor>',
+      });
+    }
   });
 
 export type HubConfig = z.output<typeof configSchema>;

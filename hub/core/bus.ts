@@ -3,7 +3,13 @@ import type { Logger } from 'pino';
 import type { QuarantineEntry } from './quarantine-entry.js';
 import type { Reading } from './reading.js';
 
-export type Availability = 'online' | 'offline';
+/**
+ * online: readings arrive; stale: every sensor missed registry.staleAfter expected
+ * intervals (still connected, maybe); offline: the device said so, its MQTT connection
+ * was lost, or it was silent for registry.offlineAfter. Only online/offline go out on
+ * MQTT (the retained topic's contract).
+ */
+export type Availability = 'online' | 'stale' | 'offline';
 
 /** Every event of the hub, with its payload. One map, so a typo is a compile error. */
 export interface HubEvents {
@@ -13,6 +19,8 @@ export interface HubEvents {
   quarantine: [entry: QuarantineEntry];
   /** A device's availability changed. */
   availability: [device: string, state: Availability, ts: number];
+  /** A sensor missed its expected interval (stale = true), or reported again (false). */
+  stale: [device: string, sensor: string, stale: boolean, ts: number];
   /** Storage confirmed a batch. */
   stored: [count: number];
 }

@@ -71,6 +71,7 @@ const ALIASES: Record<string, string> = {
 /** The metric a sensor name stands for, or undefined when it names none. */
 export function metricFor(name: string): string | undefined {
   const n = name.toLowerCase();
-  if (METRICS[n]) return n;
-  return ALIASES[n];
+  // Own keys only: a sensor named "constructor" or "__proto__" names no metric.
+  if (Object.hasOwn(METRICS, n)) return n;
+  return Object.hasOwn(ALIASES, n) ? ALIASES[n] : undefined;
 }

@@ -6,7 +6,9 @@ import type { HubMetrics } from '../metrics.js';
 import type { Quarantine } from '../quarantine.js';
 import type { DeviceRegistry } from '../registry.js';
 import type { InfluxHttp } from '../storage/influx-http.js';
-import { historyInfluxQL, parseHistoryQuery } from './query.js';
+import { registerHistory } from './history.js';
+import type { Rollup } from './query.js';
+import { HubRates } from './rates.js';
 import { registerStream } from './stream.js';
 
 export interface HttpDeps {
@@ -20,6 +22,8 @@ export interface HttpDeps {
   metrics: HubMetrics;
   influx: InfluxHttp;
   health(): Promise<{ ok: boolean; [k: string]: unknown }>;
+  /** Rollups the history API may read from (see query.ts pickSource). */
+  rollups?: readonly Rollup[];
   /** Extra routes (the dashboard) register here. */
   plugins?: Array<(app: FastifyInstance) => Promise<void> | void>;
 }
@@ -30,7 +34,9 @@ export async function startHttp(deps: HttpDeps): Promise<{ app: FastifyInstance;
   if (deps.token) {
     const expected = `Bearer ${deps.token}`;
     app.addHook('onRequest', async (req, reply) => {
-      if (req.url === '/healthz') return;
+      // Data lives under /api and /metrics; the dashboard's static files hold none, and
+      // the page passes the token on to the API (?token= works for EventSource too).
+      if (!req.url.startsWith('/api/') && !req.url.startsWith('/metrics')) return;
       const q = (req.query ?? {}) as Record<string, string>;
       if (req.headers.authorization !== expected && q.token !== deps.token) {
         return reply
@@ -64,25 +70,13 @@ export async function startHttp(deps: HttpDeps): Promise<{ app: FastifyInstance;
     return d ? d : reply.code(404).send({ error: 'not_found', message: `no device ${req.params.id}` });
   });
 
-  app.get<{ Querystring: Record<string, string> }>('/api/readings', async (req, reply) => {
-    const q = parseHistoryQuery(req.query);
-    const sensor = deps.registry.get(q.device)?.sensors[q.sensor];
-    if (!sensor)
-      return reply.code(404).send({ error: 'not_found', message: `no sensor ${q.device}/${q.sensor}` });
-    const rows = await deps.influx.query<Record<string, unknown>>(historyInfluxQL(sensor.metric, q));
-    const points = rows.map((r) => {
-      const { time, ...rest } = r as { time: Date } & Record<string, unknown>;
-      return { ts: new Date(time).getTime(), ...rest };
-    });
-    return {
-      device: q.device,
-      sensor: q.sensor,
-      metric: sensor.metric,
-      unit: sensor.unit,
-      every: q.every,
-      points,
-    };
-  });
+  registerHistory(app, { registry: deps.registry, influx: deps.influx, rollups: deps.rollups ?? [] });
+
+  // The health view polls this: unlike /healthz it answers 200 while InfluxDB is down.
+  const rates = new HubRates(deps.bus);
+  rates.start();
+  app.addHook('onClose', async () => rates.stop());
+  app.get('/api/hub', async () => ({ ...(await deps.health()), rates: rates.snapshot(), now: Date.now() }));
 
   app.get<{ Querystring: { limit?: string; device?: string } }>('/api/quarantine', async (req) => {
     const limit = Math.min(1000, Math.max(1, Number(req.query.limit ?? 100) || 100));

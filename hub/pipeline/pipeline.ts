@@ -1,6 +1,14 @@
-import type { Candidate, DecoderDefinition } from '../../devices/decoder.js';
+import {
+  type AvailabilityNote,
+  asResult,
+  type Candidate,
+  type DecodeContext,
+  type DecodeResult,
+  type DecoderDefinition,
+} from '../../devices/decoder.js';
+import { MetaCache } from '../../devices/meta-cache.js';
 import type { EventBus } from '../core/bus.js';
-import type { RawMessage, Reading } from '../core/reading.js';
+import type { RawMessage, Reading, ReadingSource } from '../core/reading.js';
 import { RejectError } from '../errors.js';
 import type { Quarantine } from '../quarantine.js';
 import { type Draft, STEPS, type Step, type StepContext } from './steps.js';
@@ -13,6 +21,8 @@ export interface PipelineOptions {
   maxPayloadBytes: number;
   context: StepContext;
   steps?: readonly Step[];
+  /** Metadata decoders learn (Homie units, Zigbee2MQTT exposes); bounded. */
+  meta?: MetaCache;
 }
 
 export interface IngestResult {
@@ -20,6 +30,10 @@ export interface IngestResult {
   rejected: number;
   /** False when no decoder handles the topic. */
   handled: boolean;
+  /** Readings report-on-change dropped: the sensor is alive, nothing new is stored. */
+  suppressed: Reading[];
+  /** What the message said about device availability (LWT, status topics). */
+  availability: AvailabilityNote[];
 }
 
 /**
@@ -29,8 +43,10 @@ export interface IngestResult {
  */
 export class Pipeline {
   readonly steps: readonly Step[];
+  readonly #decodeCtx: DecodeContext;
   constructor(private readonly opts: PipelineOptions) {
     this.steps = opts.steps ?? STEPS;
+    this.#decodeCtx = { meta: opts.meta ?? new MetaCache() };
   }
 
   decoderFor(levels: readonly string[]): DecoderDefinition | undefined {
@@ -41,7 +57,7 @@ export class Pipeline {
   ingest(msg: RawMessage): IngestResult {
     const levels = msg.topic.split('/');
     const decoder = this.decoderFor(levels);
-    if (!decoder) return { readings: [], rejected: 0, handled: false };
+    if (!decoder) return { readings: [], rejected: 0, handled: false, suppressed: [], availability: [] };
     const device = decoder.deviceOf(levels);
     if (msg.payload.length > this.opts.maxPayloadBytes) {
       this.opts.quarantine.add(
@@ -50,30 +66,70 @@ export class Pipeline {
         'payload_too_large',
         `payload of ${msg.payload.length} bytes is over the limit of ${this.opts.maxPayloadBytes} (mqtt.maxPayloadBytes)`,
       );
-      return { readings: [], rejected: 1, handled: true };
+      return { readings: [], rejected: 1, handled: true, suppressed: [], availability: [] };
     }
-    let candidates: Candidate[];
+    let decoded: DecodeResult;
     try {
-      candidates = decoder.decode(msg, levels);
+      decoded = asResult(decoder.decode(msg, levels, this.#decodeCtx));
     } catch (err) {
-      if (!(err instanceof RejectError)) throw err;
-      this.opts.quarantine.add(msg, device, err.reason, err.message);
-      return { readings: [], rejected: 1, handled: true };
+      // Any failure of a decoder on hostile input is the payload's fault, not the
+      // hub's: it is quarantined, never thrown into the broker.
+      const e =
+        err instanceof RejectError
+          ? err
+          : new RejectError('invalid_shape', `${decoder.name} could not read it: ${(err as Error).message}`);
+      this.opts.quarantine.add(msg, device, e.reason, e.message);
+      return { readings: [], rejected: 1, handled: true, suppressed: [], availability: [] };
     }
+    return { ...this.#runAll(decoded.candidates, msg), availability: decoded.availability ?? [] };
+  }
+
+  /**
+   * For in-process sources (boards, simulators) that already hold candidates: the
+   * same steps as ingest() without a JSON round trip. A rejected candidate is
+   * quarantined with a synthetic topic `<source>/<device>/<sensor>` and its value as payload.
+   */
+  ingestCandidates(
+    candidates: readonly Candidate[],
+    source: ReadingSource,
+    receivedAt = Date.now(),
+  ): IngestResult {
+    if (candidates.length === 0)
+      return { readings: [], rejected: 0, handled: true, suppressed: [], availability: [] };
+    const first = candidates[0]!;
+    const msg: RawMessage = {
+      topic: `${source}/${first.device}/${first.sensor}`,
+      get payload() {
+        return Buffer.from(
+          JSON.stringify(candidates.map((c) => ({ sensor: c.sensor, value: c.value, unit: c.unit }))),
+        );
+      },
+      receivedAt,
+      source,
+    };
+    return { ...this.#runAll(candidates, msg), availability: [] };
+  }
+
+  #runAll(candidates: readonly Candidate[], msg: RawMessage): Omit<IngestResult, 'availability'> {
     const readings: Reading[] = [];
+    const suppressed: Reading[] = [];
     let rejected = 0;
     for (const c of candidates) {
       const r = this.#run(c, msg);
       if (r instanceof RejectError) {
         rejected++;
         this.opts.quarantine.add(msg, c.device, r.reason, `${c.sensor}: ${r.message}`);
-      } else readings.push(r);
+      } else if (r.suppressed) suppressed.push(r.reading);
+      else readings.push(r.reading);
     }
     if (readings.length > 0) this.opts.bus.emit('readings', readings);
-    return { readings, rejected, handled: true };
+    return { readings, rejected, handled: true, suppressed };
   }
 
-  #run(c: Candidate, msg: RawMessage): Reading | RejectError {
+  #run(
+    c: DecodeResult['candidates'][number],
+    msg: RawMessage,
+  ): { reading: Reading; suppressed: boolean } | RejectError {
     const d: Draft = {
       device: c.device,
       sensor: c.sensor,
@@ -87,7 +143,10 @@ export class Pipeline {
       receivedAt: msg.receivedAt,
     };
     try {
-      for (const step of this.steps) step.run(d, this.opts.context);
+      for (const step of this.steps) {
+        step.run(d, this.opts.context);
+        if (d.suppressed) break;
+      }
     } catch (err) {
       if (err instanceof RejectError) return err;
       throw err;
@@ -103,6 +162,6 @@ export class Pipeline {
       quality: d.quality,
     };
     if (d.tags) r.tags = d.tags;
-    return r;
+    return { reading: r, suppressed: d.suppressed === true };
   }
 }

@@ -1,13 +1,18 @@
 import type { Candidate } from '../../devices/decoder.js';
 import { METRICS, metricFor } from '../core/metrics.js';
 import { isValidId, type Reading } from '../core/reading.js';
+import { parseDeviceTime } from '../core/time.js';
 import { convert, knownUnitCodes, resolveUnit } from '../core/units.js';
 import { RejectError } from '../errors.js';
+import { calibrateStep, type LastReported, reportOnChangeStep, type SensorSettings } from './sensor-steps.js';
+import type { SeriesClock } from './series-clock.js';
 
 /** A reading being built: the steps fill it in, in order. */
 export interface Draft extends Reading {
   candidate: Candidate;
   receivedAt: number;
+  /** Set by report-on-change: the reading is dropped, neither stored nor quarantined. */
+  suppressed?: boolean;
 }
 
 export interface StepContext {
@@ -15,6 +20,15 @@ export interface StepContext {
   deviceTags: ReadonlyMap<string, Readonly<Record<string, string>>>;
   /** How far ahead of the hub's clock a device time may be before it is clamped. */
   maxFutureSkewMs: number;
+  /** Makes hub-assigned times unique per series. */
+  clock: SeriesClock;
+  /** Device times older than this are replaced by the receive time (a clock that never synced). */
+  maxPastAgeMs?: number;
+  /** IANA zone for device times without "Z" or an offset (config time.zone). */
+  timeZone?: string;
+  /** Calibration and report-on-change settings of a sensor, when configured. */
+  sensorSettings?: (device: string, sensor: string) => SensorSettings | undefined;
+  lastReported?: LastReported;
 }
 
 export interface Step {
@@ -50,18 +64,9 @@ export function toNumber(v: unknown, what: string): number {
   throw new RejectError('not_a_number', `${what} is ${kind}, expected a number`);
 }
 
-/** Reads a device time: epoch ms, epoch s (values below 1e11), or an ISO 8601 string. */
-export function toTimestamp(v: unknown): number {
-  let ms: number;
-  if (typeof v === 'number') ms = v;
-  else if (typeof v === 'string' && NUMBER.test(v.trim())) ms = Number(v);
-  else if (typeof v === 'string') ms = Date.parse(v);
-  else throw new RejectError('invalid_timestamp', `timestamp is ${v === null ? 'null' : typeof v}`);
-  if (!Number.isFinite(ms) || ms < 0)
-    throw new RejectError('invalid_timestamp', `cannot read ${JSON.stringify(v)} as a time`);
-  // 1e11 ms is March 1973 and 1e11 s is year 5138: below it, a value is seconds.
-  if (ms < 1e11) ms *= 1000;
-  return Math.round(ms);
+/** Reads a device time: epoch ms, epoch s (values below 1e11), or an ISO 8601 string (zone-less: UTC). */
+export function toTimestamp(v: unknown, zone = 'UTC'): number {
+  return parseDeviceTime(v, zone);
 }
 
 export const STEPS: readonly Step[] = [
@@ -84,7 +89,7 @@ export const STEPS: readonly Step[] = [
     name: 'value',
     run(d) {
       if (d.candidate.reject) throw d.candidate.reject;
-      d.value = toNumber(d.candidate.value, `value of ${d.sensor}`);
+      d.value = toNumber(d.candidate.value, 'value');
     },
   },
   {
@@ -96,19 +101,22 @@ export const STEPS: readonly Step[] = [
           'invalid_id',
           `metric ${JSON.stringify(m.slice(0, 80))} is not of [A-Za-z0-9_.-]{1,64}`,
         );
-      d.metric = METRICS[m] ? m : (metricFor(m) ?? m);
+      d.metric = Object.hasOwn(METRICS, m) ? m : (metricFor(m) ?? m);
     },
   },
   {
     name: 'unit',
     run(d) {
-      const known = METRICS[d.metric];
+      const known = Object.hasOwn(METRICS, d.metric) ? METRICS[d.metric] : undefined;
       const given = d.candidate.unit;
       if (given === undefined) {
         d.unit = known?.unit ?? '1';
         return;
       }
-      const from = resolveUnit(given);
+      let from = resolveUnit(given);
+      // Relative humidity arrives as "%" from nearly every device (Homie, Home
+      // Assistant, Zigbee2MQTT exposes): for humidity it means %RH.
+      if (from?.code === '%' && known?.unit === '%RH') from = resolveUnit('%RH');
       if (!from) {
         throw new RejectError(
           'unknown_unit',
@@ -127,10 +135,11 @@ export const STEPS: readonly Step[] = [
       d.unit = to.code;
     },
   },
+  calibrateStep,
   {
     name: 'range',
     run(d) {
-      const known = METRICS[d.metric];
+      const known = Object.hasOwn(METRICS, d.metric) ? METRICS[d.metric] : undefined;
       if (known && (d.value < known.min || d.value > known.max)) {
         throw new RejectError(
           'out_of_range',
@@ -142,12 +151,17 @@ export const STEPS: readonly Step[] = [
   {
     name: 'time',
     run(d, ctx) {
-      if (d.candidate.ts === undefined) return;
-      const ts = toTimestamp(d.candidate.ts);
-      if (ts - d.receivedAt > ctx.maxFutureSkewMs) {
-        // A device clock running ahead would write into the future: keep the reading
-        // at the hub's time and say so.
-        d.ts = d.receivedAt;
+      if (d.candidate.ts === undefined) {
+        d.ts = ctx.clock.next(d.device, d.sensor, d.receivedAt);
+        return;
+      }
+      const ts = toTimestamp(d.candidate.ts, ctx.timeZone);
+      const tooOld = ts < 0 || (ctx.maxPastAgeMs !== undefined && d.receivedAt - ts > ctx.maxPastAgeMs);
+      if (ts - d.receivedAt > ctx.maxFutureSkewMs || tooOld) {
+        // A device clock running ahead would write into the future, one that never
+        // synced (Tasmota before NTP says 1970) into the past: keep the reading at
+        // the hub's time and say so.
+        d.ts = ctx.clock.next(d.device, d.sensor, d.receivedAt);
         d.quality = 'uncertain';
       } else {
         d.ts = ts;
@@ -161,4 +175,5 @@ export const STEPS: readonly Step[] = [
       if (tags) d.tags = tags;
     },
   },
+  reportOnChangeStep,
 ];

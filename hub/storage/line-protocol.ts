@@ -7,7 +7,8 @@ const escTag = (s: string) => s.replace(/[,= \\]/g, '\\$&').replace(/\n/g, '\\n'
 /**
  * One reading as one line: measurement = metric; tags device, sensor, unit, source
  * plus the device's declared tags, sorted by key as InfluxDB prefers; one float
- * field `value`; timestamp in milliseconds (write with precision=ms).
+ * field `value`; timestamp in microseconds (write with precision=u), since hub-assigned
+ * times may carry a microsecond step (see SeriesClock).
  */
 export function toLine(r: Reading): string {
   let tags: string;
@@ -30,5 +31,5 @@ export function toLine(r: Reading): string {
   }
   // A float field: integers are written without the `i` suffix on purpose, so the
   // field type never flips between integer and float (a type conflict in InfluxDB).
-  return `${escMeasurement(r.metric)},${tags} value=${r.value} ${Math.round(r.ts)}`;
+  return `${escMeasurement(r.metric)},${tags} value=${r.value} ${Math.round(r.ts * 1000)}`;
 }

@@ -122,9 +122,13 @@ export async function startManagedInfluxd(opts: ManagedInfluxdOptions): Promise<
   // INFLUXDB_* variables would override the config file: leave them out.
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('INFLUXDB_')));
   const logStream = createWriteStream(resolve(dir, 'influxd.log'), { flags: 'a' });
+  // Its own process group: a Ctrl-C in the terminal goes to the hub only, which then
+  // writes what it holds and stops influxd itself (otherwise influxd would die first
+  // and the final flush would have nowhere to go).
   const child: ChildProcess = spawn(opts.binary, ['-config', confPath], {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
   });
   let tail = '';
   const keepTail = (chunk: Buffer) => {

@@ -40,20 +40,17 @@ export async function ensureRetention(influx: InfluxHttp, db: string, cfg: Reten
   for (const [name, duration, def] of rps) {
     const tail = `ON ${q(db)} DURATION ${duration} REPLICATION 1${def ? ' DEFAULT' : ''}`;
     try {
-      await influx.query(`CREATE RETENTION POLICY ${q(name)} ${tail}`);
+      await influx.admin(`CREATE RETENTION POLICY ${q(name)} ${tail}`);
     } catch {
-      await influx.query(`ALTER RETENTION POLICY ${q(name)} ${tail}`);
+      await influx.admin(`ALTER RETENTION POLICY ${q(name)} ${tail}`);
     }
   }
   const existing = new Set<string>();
-  const rows = await influx.query<{ name: string }>('SHOW CONTINUOUS QUERIES');
-  for (const g of (
-    rows as unknown as { groups(): Array<{ name: string; rows: Array<{ name: string }> }> }
-  ).groups())
-    if (g.name === db) for (const r of g.rows) existing.add(r.name);
+  for (const series of await influx.query('SHOW CONTINUOUS QUERIES'))
+    if (series.name === db) for (const v of series.values ?? []) existing.add(String(v[0]));
   for (const r of ROLLUPS) {
     if (existing.has(r.cq)) continue;
-    await influx.query(
+    await influx.admin(
       `CREATE CONTINUOUS QUERY ${q(r.cq)} ON ${q(db)} BEGIN ` +
         `SELECT mean("value") AS "mean", min("value") AS "min", max("value") AS "max", count("value") AS "count" ` +
         `INTO ${q(db)}.${q(r.rp)}.:MEASUREMENT FROM ${q(db)}.${q(RP_RAW)}./.*/ GROUP BY time(${r.every}), * END`,

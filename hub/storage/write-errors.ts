@@ -64,9 +64,9 @@ export function measurementOf(line: string): string {
   return line.slice(0, i).replace(/\\(.)/g, '$1');
 }
 
-/** The timestamp (ms, as the hub writes it) at the end of a line. */
+/** The timestamp at the end of a line, in epoch ms (the hub writes microseconds, precision=u). */
 export function timestampOf(line: string): number {
-  return Number(line.slice(line.lastIndexOf(' ') + 1));
+  return Number(line.slice(line.lastIndexOf(' ') + 1)) / 1000;
 }
 
 /** The device tag of a line, for the quarantine entry. */

@@ -7,9 +7,9 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../../hub/core/net.js';
+import type { PublisherOptions } from '../support/bench-publishers.js';
 import { startHubChild } from '../support/hub-child.js';
 import { startTestInfluxd, uniqueDb } from '../support/influxd.js';
-import type { PublisherOptions } from './publishers.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const SCALE = Number(process.env.BENCH_SCALE ?? 1);
@@ -49,10 +49,14 @@ async function startPublishers(
     kind: sc.kind,
     window: sc.window,
   };
-  const proc = fork(fileURLToPath(new URL('./publishers.ts', import.meta.url)), [JSON.stringify(opts)], {
-    execArgv: ['--import', 'tsx'],
-    stdio: 'inherit',
-  });
+  const proc = fork(
+    fileURLToPath(new URL('../support/bench-publishers.ts', import.meta.url)),
+    [JSON.stringify(opts)],
+    {
+      execArgv: ['--import', 'tsx'],
+      stdio: 'inherit',
+    },
+  );
   await new Promise<void>((resolve, reject) => {
     proc.once('message', () => resolve());
     proc.once('exit', (code) => reject(new Error(`publishers exited with ${code}`)));

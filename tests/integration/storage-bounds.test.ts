@@ -106,7 +106,8 @@ test('spool cap: QoS 0 readings are dropped and counted, a QoS 1 publisher waits
 }, 60_000);
 
 test('retention: raw readings in RP "raw", rollups per minute and hour; points older than raw keeps are quarantined', async () => {
-  const hub = await startTestHub(influx.url, { retention: { raw: '7d' } });
+  // The pipeline itself would hold back readings older than time.maxPastAge: let them through.
+  const hub = await startTestHub(influx.url, { retention: { raw: '7d' }, time: { maxPastAge: '365d' } });
   try {
     const rps = await influx.query(hub.database, 'SHOW RETENTION POLICIES');
     const byName = Object.fromEntries(rps[0]!.values.map((v) => [v[0], v]));

@@ -3,13 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import type { HubConfigInput } from '../../hub/config/schema.js';
-import { type HubHandle, startHub } from '../../hub/hub.js';
+import { type HubHandle, type StartOptions, startHub } from '../../hub/hub.js';
 import { uniqueDb } from './influxd.js';
 
 /** A hub on free ports, writing to the given InfluxDB, with its own database and data folder. */
 export async function startTestHub(
   influxUrl: string,
   extra: HubConfigInput = {},
+  opts: StartOptions = {},
 ): Promise<HubHandle & { database: string }> {
   const database = extra.influx?.database ?? uniqueDb();
   const hub = await startHub(
@@ -20,19 +21,23 @@ export async function startTestHub(
       influx: { url: influxUrl, flushInterval: 50, ...extra.influx, database },
       dataDir: extra.dataDir ?? mkdtempSync(join(tmpdir(), 'hub-data-')),
     },
-    { logger: pino({ level: process.env.HUB_TEST_LOG ?? 'silent' }) },
+    { logger: pino({ level: process.env.HUB_TEST_LOG ?? 'silent' }), ...opts },
   );
   return Object.assign(hub, { database });
 }
 
 /** Polls until fn returns a truthy value or the time runs out (bounded, for eventually-true checks). */
-export async function eventually<T>(fn: () => Promise<T> | T, timeoutMs = 5000, stepMs = 25): Promise<T> {
+export async function eventually<T>(
+  fn: () => Promise<T> | T,
+  timeoutMs = 5000,
+  stepMs = 25,
+): Promise<Exclude<T, undefined | null | false | 0 | ''>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
     try {
       const v = await fn();
-      if (v) return v;
+      if (v) return v as Exclude<T, undefined | null | false | 0 | ''>;
       last = v;
     } catch (err) {
       last = err;

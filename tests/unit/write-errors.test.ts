@@ -31,8 +31,8 @@ test('Retry-After as seconds or a date, capped at a minute', () => {
 });
 
 test('fields of a line-protocol line, with escapes', () => {
-  const line = 'air\\ temp,device=a\\,b,sensor=s value=1 1700000000000';
+  const line = 'air\\ temp,device=a\\,b,sensor=s value=1 1700000000000123';
   expect(measurementOf(line)).toBe('air temp');
   expect(deviceOf(line)).toBe('a,b');
-  expect(timestampOf(line)).toBe(1700000000000);
+  expect(timestampOf(line)).toBe(1700000000000.123);
 });

@@ -1,0 +1,108 @@
+/** The hub's HTTP API as the dashboard uses it. Types mirror hub/registry.ts and hub/http/*. */
+
+export type DeviceStateName = 'online' | 'stale' | 'offline' | 'unknown';
+
+export interface SensorState {
+  sensor: string;
+  metric: string;
+  unit: string;
+  value: number;
+  ts: number;
+  lastSeen: number;
+  quality: string;
+}
+
+export interface DeviceState {
+  id: string;
+  name?: string;
+  location?: string;
+  tags: Record<string, string>;
+  source?: string;
+  state: DeviceStateName;
+  lastSeen?: number;
+  restored?: boolean;
+  sensors: Record<string, SensorState>;
+}
+
+export interface Reading {
+  device: string;
+  sensor: string;
+  metric: string;
+  value: number;
+  unit: string;
+  ts: number;
+  source: string;
+  quality: string;
+}
+
+export interface HistoryPoint {
+  ts: number;
+  mean?: number;
+  min?: number;
+  max?: number;
+  count?: number;
+  value?: number;
+}
+
+export interface History {
+  device: string;
+  sensor: string;
+  metric: string;
+  unit: string;
+  from: number;
+  to: number;
+  every: number;
+  source: string;
+  points: HistoryPoint[];
+}
+
+export interface Trends {
+  every: number;
+  series: Array<{ device: string; sensor: string; ts: number[]; values: number[] }>;
+}
+
+export interface QuarantineEntry {
+  device: string;
+  topic: string;
+  reason: string;
+  detail: string;
+  payload: string;
+  size: number;
+  truncated: boolean;
+  receivedAt: number;
+  clientId?: string;
+}
+
+export interface HubStatus {
+  ok: boolean;
+  influx: { url: string; reachable: boolean; queued: number; lastError: string | null; spooled?: number };
+  mqtt: { port: number; clients: number };
+  devices: number;
+  quarantined: number;
+  rates: { readingsPerSec: number; storedPerSec: number; quarantinedPerSec: number };
+  now: number;
+}
+
+/** A token given once as ?token= is kept for the session and sent on every API call. */
+export const token = (() => {
+  const fromUrl = new URLSearchParams(location.search).get('token');
+  if (fromUrl) sessionStorage.setItem('hub-token', fromUrl);
+  return fromUrl ?? sessionStorage.getItem('hub-token') ?? undefined;
+})();
+
+export function apiUrl(path: string, params: Record<string, string | number | undefined> = {}): string {
+  const u = new URL(path, location.href);
+  for (const [k, v] of Object.entries(params)) if (v !== undefined) u.searchParams.set(k, String(v));
+  if (token) u.searchParams.set('token', token);
+  return u.toString();
+}
+
+export async function getJson<T>(
+  path: string,
+  params: Record<string, string | number | undefined> = {},
+): Promise<T> {
+  const res = await fetch(apiUrl(path, params));
+  const body = (await res.json()) as T & { message?: string };
+  if (!res.ok) throw new Error(body.message ?? `${res.status} ${res.statusText}`);
+  return body;
+}

@@ -1,0 +1,153 @@
+import { z } from 'zod';
+import { KINDS_BY_TYPE, parsePin, SENSOR_KINDS } from '../../devices/boards/index.js';
+import { duration, id } from './common.js';
+
+/** A sensor wired to a board (README "Boards"). */
+export const boardSensor = z.strictObject({
+  id,
+  type: z.string().min(1),
+  /** The part; each type has a default (see README). */
+  controller: z.string().min(1).optional(),
+  /** "A0".."A5", "D2".."D13" or a number; I2C parts have none. */
+  pin: z.union([z.string().min(1), z.number().int()]).optional(),
+  /** I2C address, when the part is not at its default one. */
+  address: z.number().int().min(1).max(127).optional(),
+  /** Overrides the reading's metric and unit (single-reading kinds). */
+  metric: id.optional(),
+  unit: z.string().min(1).optional(),
+  /** Raw 0..1023 mapped linearly onto [min, max] (analog parts). */
+  scale: z.tuple([z.number(), z.number()]).optional(),
+  /** value * gain + offset, after scale. */
+  calibration: z.strictObject({ offset: z.number().default(0), gain: z.number().default(1) }).optional(),
+  /** Sampling interval; 10 ms is about the fastest Firmata reports at 57600 baud with several pins. */
+  every: duration.default(1000).pipe(z.number().min(10, 'expected at least 10ms')),
+  /** Report a sample only when it moved at least this much from the last reported one (in the sensor's unit). */
+  deadband: z.number().min(0).default(0),
+  /** With a deadband: report anyway after this long without a report. */
+  heartbeat: duration.optional(),
+  /** Buttons/switches wired to ground with the internal pull-up: pressed reads LOW. */
+  pullup: z.boolean().default(false),
+  /** Swaps 0 and 1 of buttons, switches and PIRs. */
+  invert: z.boolean().default(false),
+});
+
+export const board = z.strictObject({
+  id,
+  /** A serial device path, "auto" (the first Arduino-like port), or "virtual" (an in-process virtual board). */
+  port: z.string().min(1).default('auto'),
+  baudRate: z.number().int().positive().default(57_600),
+  sensors: z.array(boardSensor).default([]),
+});
+
+export type BoardConfig = z.output<typeof board>;
+export type BoardSensorConfig = z.output<typeof boardSensor>;
+
+type Issue = { path: Array<string | number>; message: string };
+
+/**
+ * The checks zod cannot express per field: the type and controller exist, the pin
+ * suits the part's wiring, no pin or I2C address is used twice on one board.
+ */
+export function checkBoards(boards: readonly BoardConfig[]): Issue[] {
+  const issues: Issue[] = [];
+  const boardIds = new Set<string>();
+  const paths = new Map<string, number>();
+  boards.forEach((b, bi) => {
+    const at = (...p: Array<string | number>) => ['boards', bi, ...p];
+    if (boardIds.has(b.id)) issues.push({ path: at('id'), message: `duplicate board id ${b.id}` });
+    boardIds.add(b.id);
+    if (b.port !== 'auto' && b.port !== 'virtual') {
+      const first = paths.get(b.port);
+      if (first !== undefined)
+        issues.push({ path: at('port'), message: `port ${b.port} is already used by boards[${first}]` });
+      paths.set(b.port, bi);
+    }
+    const pinsUsed = new Map<number, string>();
+    const addrUsed = new Map<number, string>();
+    const sensorIds = new Set<string>();
+    b.sensors.forEach((s, si) => {
+      const sp = (...p: string[]) => at('sensors', si, ...p);
+      if (sensorIds.has(s.id))
+        issues.push({ path: sp('id'), message: `duplicate sensor id ${s.id} on board ${b.id}` });
+      sensorIds.add(s.id);
+      const kind = KINDS_BY_TYPE.get(s.type);
+      if (!kind) {
+        issues.push({
+          path: sp('type'),
+          message: `unknown sensor type ${JSON.stringify(s.type)}; expected one of ${SENSOR_KINDS.map((k) => k.type).join(', ')}`,
+        });
+        return;
+      }
+      const ctrlName = s.controller?.toUpperCase() ?? kind.defaultController;
+      const ctrl = kind.controllers[ctrlName];
+      if (!ctrl) {
+        issues.push({
+          path: sp('controller'),
+          message: `unknown controller ${JSON.stringify(s.controller)} for type ${s.type}; expected one of ${Object.keys(kind.controllers).join(', ')}`,
+        });
+        return;
+      }
+      if ((s.metric || s.unit) && ctrl.outputs.length > 1)
+        issues.push({
+          path: sp(s.metric ? 'metric' : 'unit'),
+          message: `${s.type} ${ctrl.name} gives ${ctrl.outputs.length} readings (${ctrl.outputs.map((o) => o.metric).join(', ')}); metric and unit cannot rename them`,
+        });
+      if (s.scale && !ctrl.scalable)
+        issues.push({
+          path: sp('scale'),
+          message: `scale applies to raw analog inputs (type analog), not to ${s.type}`,
+        });
+      if (ctrl.wiring === 'i2c') {
+        if (s.pin !== undefined)
+          issues.push({
+            path: sp('pin'),
+            message: `${ctrl.name} is an I2C part on A4/A5 (SDA/SCL): remove pin, set address if needed`,
+          });
+        const addr = s.address ?? ctrl.address!;
+        const other = addrUsed.get(addr);
+        if (other)
+          issues.push({
+            path: sp('address'),
+            message: `I2C address 0x${addr.toString(16)} is already used by sensor ${other}`,
+          });
+        addrUsed.set(addr, s.id);
+        for (const p of [18, 19]) pinsUsed.set(p, pinsUsed.get(p) ?? `${s.id} (I2C)`);
+        return;
+      }
+      if (s.pin === undefined) {
+        issues.push({
+          path: sp('pin'),
+          message: `expected a pin for ${s.type} ${ctrl.name} (${ctrl.wiring === 'analog' ? 'A0..A5' : 'D2..D13 or A0..A5'})`,
+        });
+        return;
+      }
+      const pin = parsePin(s.pin);
+      if (!pin) {
+        issues.push({
+          path: sp('pin'),
+          message: `unknown pin ${JSON.stringify(s.pin)}; expected A0..A5 or D2..D13`,
+        });
+        return;
+      }
+      if (pin.pin <= 1) {
+        issues.push({
+          path: sp('pin'),
+          message: `pin ${pin.name} carries the serial link to the hub; use D2..D13`,
+        });
+        return;
+      }
+      if (ctrl.wiring === 'analog' && pin.channel === undefined) {
+        issues.push({
+          path: sp('pin'),
+          message: `${s.type} ${ctrl.name} needs an analog pin (A0..A5), got ${pin.name}`,
+        });
+        return;
+      }
+      const other = pinsUsed.get(pin.pin);
+      if (other)
+        issues.push({ path: sp('pin'), message: `pin ${pin.name} is already used by sensor ${other}` });
+      pinsUsed.set(pin.pin, s.id);
+    });
+  });
+  return issues;
+}

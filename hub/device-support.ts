@@ -1,0 +1,42 @@
+import { buildDecoders } from '../devices/decoders/index.js';
+import { MetaCache } from '../devices/meta-cache.js';
+import type { HubConfig } from './config/schema.js';
+import type { PipelineOptions } from './pipeline/pipeline.js';
+import { LastReported } from './pipeline/sensor-steps.js';
+import type { StepContext } from './pipeline/steps.js';
+import type { RegistryOptions } from './registry.js';
+
+/** Registry settings from config (README "Device formats and registry"). */
+export function registryOptions(config: HubConfig): RegistryOptions {
+  return {
+    staleAfter: config.registry.staleAfter,
+    checkEveryMs: config.registry.checkEvery,
+    expectedIntervalMs: config.registry.expectedInterval,
+    offlineAfterMs: config.registry.offlineAfter,
+  };
+}
+
+/**
+ * The pipeline parts that come from the format, time and per-sensor settings: the
+ * decoders (user mappings first), their bounded metadata cache, and the step context
+ * for time zones, clock skew, calibration and report-on-change.
+ */
+export function formatPipelineParts(
+  config: HubConfig,
+): Pick<PipelineOptions, 'decoders' | 'meta'> & Omit<StepContext, 'deviceTags' | 'clock'> {
+  const settings = new Map(
+    config.devices.flatMap((d) => Object.entries(d.sensors).map(([s, v]) => [`${d.id}/${s}`, v] as const)),
+  );
+  return {
+    decoders: buildDecoders({
+      mappings: config.formats.mappings,
+      zigbee2mqttBase: config.formats.zigbee2mqttBase,
+    }),
+    meta: new MetaCache(config.formats.metaCacheSize),
+    maxFutureSkewMs: config.time.maxFutureSkew,
+    maxPastAgeMs: config.time.maxPastAge,
+    timeZone: config.time.zone,
+    sensorSettings: (device, sensor) => settings.get(`${device}/${sensor}`),
+    lastReported: new LastReported(),
+  };
+}

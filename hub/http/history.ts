@@ -1,0 +1,77 @@
+import type { FastifyInstance } from 'fastify';
+import { HubError } from '../errors.js';
+import type { DeviceRegistry } from '../registry.js';
+import type { InfluxHttp } from '../storage/influx-http.js';
+import {
+  autoEvery,
+  historyInfluxQL,
+  parseHistoryQuery,
+  parseTime,
+  pickSource,
+  type Rollup,
+} from './query.js';
+
+export interface HistoryDeps {
+  registry: DeviceRegistry;
+  influx: InfluxHttp;
+  /** Declared rollups (none until storage writes them); see pickSource. */
+  rollups?: readonly Rollup[];
+}
+
+/** Caps of /api/trends: one query for every sensor, so it is kept short and coarse. */
+export const TREND_LIMITS = { maxRangeMs: 7 * 86_400_000, maxPoints: 60 } as const;
+
+function bad(message: string): never {
+  throw new HubError('HUB_BAD_REQUEST', message);
+}
+
+/**
+ * GET /api/readings (one sensor's history, aggregated server side) and GET /api/trends
+ * (a short coarse trend of every known sensor, for the overview's sparklines).
+ */
+export function registerHistory(app: FastifyInstance, deps: HistoryDeps): void {
+  app.get<{ Querystring: Record<string, string> }>('/api/readings', async (req, reply) => {
+    const q = parseHistoryQuery(req.query);
+    // The registry is the allow-list: only ids the hub has seen reach InfluxQL.
+    const sensor = deps.registry.get(q.device)?.sensors[q.sensor];
+    if (!sensor)
+      return reply.code(404).send({ error: 'not_found', message: `no sensor ${q.device}/${q.sensor}` });
+    const source = pickSource(q, deps.rollups ?? []);
+    const rows = await deps.influx.rows(historyInfluxQL(sensor.metric, q, source));
+    const points = rows.map(({ time, ...rest }) => ({ ts: time as number, ...rest }));
+    return {
+      device: q.device,
+      sensor: q.sensor,
+      metric: sensor.metric,
+      unit: sensor.unit,
+      from: q.from,
+      to: q.to,
+      every: q.every,
+      source: source.kind === 'raw' ? 'raw' : source.rollup.name,
+      points,
+    };
+  });
+
+  app.get<{ Querystring: { from?: string; points?: string } }>('/api/trends', async (req) => {
+    const now = Date.now();
+    const from = parseTime(req.query.from ?? '-1h', now) ?? bad('from: expected a time such as -1h');
+    if (from >= now) bad('from must be in the past');
+    if (now - from > TREND_LIMITS.maxRangeMs) bad('from: the trend range is at most 7 days');
+    const points = Number(req.query.points ?? 30);
+    if (!Number.isInteger(points) || points < 2 || points > TREND_LIMITS.maxPoints)
+      bad(`points: expected a whole number from 2 to ${TREND_LIMITS.maxPoints}`);
+    const every = autoEvery(now - from, points);
+    const found = await deps.influx.query(
+      `SELECT mean(value) FROM /.*/ WHERE time >= ${Math.floor(from)}ms GROUP BY time(${every}ms), device, sensor fill(none)`,
+    );
+    const series = found
+      .filter((s) => s.tags?.device && s.tags.sensor && deps.registry.has(s.tags.device))
+      .map((s) => ({
+        device: s.tags!.device!,
+        sensor: s.tags!.sensor!,
+        ts: s.values.map((v) => v[0] as number),
+        values: s.values.map((v) => v[1] as number),
+      }));
+    return { from, to: now, every, series };
+  });
+}

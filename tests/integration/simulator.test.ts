@@ -1,0 +1,73 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { HubHandle } from '../../hub/hub.js';
+import { simulateFleet } from '../../simulators/fleet.js';
+import { DeviceSignals } from '../../simulators/signals.js';
+import { eventually, startTestHub } from '../support/hub.js';
+import { startTestInfluxd, type TestInfluxd } from '../support/influxd.js';
+
+let influx: TestInfluxd;
+let hub: HubHandle & { database: string };
+beforeAll(async () => {
+  influx = await startTestInfluxd();
+  hub = await startTestHub(influx.url);
+});
+afterAll(async () => {
+  await hub?.stop();
+  await influx?.stop();
+});
+
+describe('simulated fleet', () => {
+  it('is the same signal for the same seed, and plausible', () => {
+    const a = new DeviceSignals(42, 3);
+    const b = new DeviceSignals(42, 3);
+    const t0 = Date.UTC(2026, 0, 1);
+    const seq = (s: DeviceSignals) =>
+      Array.from({ length: 50 }, (_, i) => s.sample('temperature', t0 + i * 60_000));
+    const sa = seq(a);
+    expect(sa).toEqual(seq(b));
+    expect(seq(new DeviceSignals(43, 3))).not.toEqual(sa);
+    for (const v of sa) expect(v).toBeGreaterThan(5);
+    for (const v of sa) expect(v).toBeLessThan(35);
+    // Diurnal: over a day the temperature swings by several degrees.
+    const day = Array.from({ length: 24 }, (_, h) => a.sample('temperature', t0 + h * 3_600_000));
+    expect(Math.max(...day) - Math.min(...day)).toBeGreaterThan(5);
+  });
+
+  for (const format of ['plain', 'json', 'multi'] as const) {
+    it(`${format}: every published reading reaches InfluxDB and every device the registry`, async () => {
+      const prefix = `sim${format}`;
+      const fleet = await simulateFleet({
+        url: hub.mqttUrl,
+        devices: 5,
+        rate: 20,
+        format,
+        prefix,
+        dropouts: false,
+        qos: 1,
+        seed: 7,
+      });
+      await new Promise((r) => setTimeout(r, 600));
+      await fleet.stop();
+      const s = fleet.stats();
+      expect(s.errors).toBe(0);
+      expect(s.acked).toBe(s.published);
+      const readings = format === 'multi' ? s.published * 3 : s.published;
+      expect(readings).toBeGreaterThan(30);
+      await hub.flush();
+      const stored = await eventually(async () => {
+        const n = (
+          await influx.query(hub.database, `SELECT count(value) FROM /.*/ WHERE device =~ /^${prefix}-/`)
+        ).reduce((sum, series) => sum + Number(series.values[0]![1]), 0);
+        return n === readings ? n : undefined;
+      });
+      expect(stored).toBe(readings);
+      for (const id of fleet.deviceIds) {
+        expect(Object.keys(hub.registry.get(id)!.sensors).sort()).toEqual([
+          'humidity',
+          'pressure',
+          'temperature',
+        ]);
+      }
+    });
+  }
+});
