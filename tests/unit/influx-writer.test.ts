@@ -52,10 +52,21 @@ const log = pino({ level: 'silent' });
 const lines = (bodies: string[]) => bodies.flatMap((b) => b.split('\n').filter(Boolean));
 
 /** A writer over a real spool in a throwaway folder. */
-async function writerFor(url: string, hooks: WriterHooks = {}, maxBytes = 64 * 1024 * 1024) {
+async function writerFor(
+  url: string,
+  hooks: WriterHooks = {},
+  maxBytes = 64 * 1024 * 1024,
+  extra: Partial<WriterOptions> = {},
+) {
   const dir = mkdtempSync(join(tmpdir(), 'spool-unit-'));
   const spool = await Spool.open({ dir, maxBytes, fsync: false, maxUncommittedBytes: 1024 * 1024 });
-  const w = new InfluxWriter(new InfluxHttp({ url, database: 'db' }), spool, opts, log, hooks);
+  const w = new InfluxWriter(
+    new InfluxHttp({ url, database: 'db' }),
+    spool,
+    { ...opts, ...extra },
+    log,
+    hooks,
+  );
   w.start();
   cleanups.push(async () => {
     await w.drain(0);
@@ -73,7 +84,8 @@ async function writerFor(url: string, hooks: WriterHooks = {}, maxBytes = 64 * 1
 describe('InfluxWriter over the spool', () => {
   it('sends full batches at once and a partial batch after the flush interval', async () => {
     const srv = await fakeInflux((_b, res) => res.writeHead(204).end());
-    const { w, spool, add } = await writerFor(srv.url);
+    // A flush interval far longer than the five commits take, so only the last 50 wait for it.
+    const { w, spool, add } = await writerFor(srv.url, {}, undefined, { flushInterval: 1000 });
     // Five commits of 50: a request takes whole spool records until it has batchSize lines.
     for (let i = 0; i < 5; i++) await add(50, i * 50);
     await eventually(() => lines(srv.bodies).length === 250);
