@@ -26,6 +26,9 @@ import { Spool } from './storage/spool.js';
 import { SpoolSink } from './storage/spool-sink.js';
 import { deviceOf } from './storage/write-errors.js';
 
+/** Live copies on hub/readings/... in flight inside Aedes at most (issue 5 bounds). */
+const REPUBLISH_MAX = 2000;
+
 export interface HubHandle {
   readonly config: HubConfig;
   readonly mqttUrl: string;
@@ -295,8 +298,21 @@ export async function startHub(
     }
     const outbound = {};
     if (config.mqtt.republish) {
+      // Bounded (issue 5): Aedes queues what it cannot deliver yet without limit, so past
+      // REPUBLISH_MAX copies in flight the live copy is skipped and counted; the reading itself is stored.
+      let republishing = 0;
+      const done = () => {
+        republishing--;
+      };
       bus.on(outbound, 'readings', (rs) => {
-        for (const r of rs) void broker.publish(`hub/readings/${r.device}/${r.sensor}`, JSON.stringify(r));
+        for (const r of rs) {
+          if (republishing >= REPUBLISH_MAX) {
+            metrics.republishSkipped.inc();
+            continue;
+          }
+          republishing++;
+          void broker.publish(`hub/readings/${r.device}/${r.sensor}`, JSON.stringify(r)).then(done, done);
+        }
       });
     }
     bus.on(outbound, 'availability', (device, state) => {

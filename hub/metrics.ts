@@ -120,6 +120,11 @@ export function createMetrics() {
         storage.lastCount = n;
       },
     }),
+    republishSkipped: new Counter({
+      name: 'hub_republish_skipped_total',
+      help: 'Live copies on hub/readings/... skipped under overload (the readings are stored)',
+      registers: [registry],
+    }),
     ingestLatency: new Histogram({
       name: 'hub_ingest_to_stored_seconds',
       help: 'Per spool chunk (one group commit): from the hub receiving its first reading to InfluxDB confirming it',
