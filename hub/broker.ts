@@ -18,6 +18,9 @@ export interface BrokerOptions {
   onClientDisconnect?(clientId: string, clean: boolean): void;
 }
 
+/** Longest stretch of QoS 0 ingest before other work (writes, commits, HTTP) gets a turn. */
+const SLICE_MS = 20;
+
 /** Topics only the hub itself may publish: a device must not spoof readings or states. */
 const RESERVED = /^(hub|\$SYS)\//;
 
@@ -30,6 +33,9 @@ export class Broker {
   #aedes: Aedes | undefined;
   #server: Server | undefined;
   #port = 0;
+  readonly #paused = new WeakSet<Client>();
+  #sliceStart = 0;
+  #yielding = false;
 
   constructor(private readonly opts: BrokerOptions) {}
 
@@ -39,6 +45,56 @@ export class Broker {
 
   get connectedClients(): number {
     return this.#aedes?.connectedClients ?? 0;
+  }
+
+  /** Stops reading a client until `until` settles (see authorizePublish). */
+  #hold(client: Client, until: Promise<void>): void {
+    if (this.#paused.has(client)) return;
+    const c = client as unknown as { pause(): void; resume(): void; _parsingBatch: number };
+    this.#paused.add(client);
+    c.pause();
+    const resume = () => {
+      this.#paused.delete(client);
+      if (client.closed) return;
+      // Aedes counts the packets of a read in _parsingBatch and reads again when it
+      // drops to 0, but a callback that finds the client paused returns without
+      // counting down. Every QoS 0 packet of that read has completed by now (they
+      // complete synchronously), so the next read may start: resume() counts 1 down.
+      c._parsingBatch = 1;
+      c.resume();
+    };
+    until.then(resume, resume);
+  }
+
+  /**
+   * Pauses every client until the next timers phase, so the sockets still to be read
+   * in this poll phase wait (their data stays in the kernel) and other work runs.
+   */
+  #yieldAll(): void {
+    const aedes = this.#aedes;
+    if (!aedes || this.#yielding) return;
+    this.#yielding = true;
+    const gate = new Promise<void>((r) =>
+      setTimeout(() => {
+        this.#yielding = false;
+        r();
+      }, 0),
+    );
+    const clients = (aedes as unknown as { clients: Record<string, Client> }).clients;
+    for (const id in clients) this.#hold(clients[id]!, gate);
+  }
+
+  /** True once the current stretch of ingest has run longer than SLICE_MS. */
+  #overSlice(): boolean {
+    const now = performance.now();
+    if (this.#sliceStart === 0) {
+      this.#sliceStart = now;
+      setImmediate(() => {
+        this.#sliceStart = 0;
+      });
+      return false;
+    }
+    return now - this.#sliceStart > SLICE_MS;
   }
 
   async start(): Promise<void> {
@@ -78,6 +134,25 @@ export class Broker {
       } catch (err) {
         log.error({ err, topic: packet.topic }, 'ingest failed');
         return done(null);
+      }
+      if (pending && packet.qos === 0) {
+        // The hub is behind (see SpoolSink.waitFor). Hold the connection, not the
+        // message: a held QoS 0 publish keeps ~1.7 KB of parser and callback state
+        // alive, and one socket read can carry thousands, whereas a paused client is
+        // simply not read (its backlog stays in the kernel's socket buffer) until the
+        // spool has caught up.
+        done(null);
+        this.#hold(client, pending);
+        return;
+      }
+      if (!pending && packet.qos === 0 && this.#overSlice()) {
+        // Fairness: Aedes handles a whole socket read of QoS 0 publishes in one go, and
+        // all readable sockets in one poll phase, so a burst could keep the event loop
+        // for a second; InfluxDB responses, commits and HTTP would wait that long. After
+        // SLICE_MS of ingest, no client is read again before a later turn.
+        done(null);
+        this.#yieldAll();
+        return;
       }
       if (pending) {
         pending.then(

@@ -14,6 +14,8 @@ export class IntervalLearner {
   /** Gaps needed before the learned interval is trusted. */
   static readonly MIN_GAPS = 2;
 
+  #median: number | undefined;
+
   note(ts: number): void {
     if (this.#last !== undefined) {
       const gap = ts - this.#last;
@@ -21,6 +23,11 @@ export class IntervalLearner {
       if (gap > 0) {
         this.#gaps.push(gap);
         if (this.#gaps.length > IntervalLearner.WINDOW) this.#gaps.shift();
+        // Computed here, once per gap, not on every read of `interval`.
+        if (this.#gaps.length >= IntervalLearner.MIN_GAPS) {
+          const sorted = [...this.#gaps].sort((a, b) => a - b);
+          this.#median = sorted[Math.floor(sorted.length / 2)];
+        }
       }
     }
     this.#last = ts;
@@ -28,8 +35,6 @@ export class IntervalLearner {
 
   /** Median gap in ms, or undefined until enough gaps were seen. */
   get interval(): number | undefined {
-    if (this.#gaps.length < IntervalLearner.MIN_GAPS) return undefined;
-    const sorted = [...this.#gaps].sort((a, b) => a - b);
-    return sorted[Math.floor(sorted.length / 2)];
+    return this.#median;
   }
 }

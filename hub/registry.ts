@@ -72,7 +72,8 @@ export class DeviceRegistry {
   readonly #devices = new Map<string, DeviceState>();
   /** MQTT client id -> devices it published for. */
   readonly #byClient = new Map<string, Set<string>>();
-  readonly #learners = new Map<string, IntervalLearner>();
+  /** device -> sensor -> learner */
+  readonly #learners = new Map<string, Map<string, IntervalLearner>>();
   readonly #declared = new Map<string, DeclaredDevice>();
   #timer: NodeJS.Timeout | undefined;
   readonly #now: () => number;
@@ -138,38 +139,52 @@ export class DeviceRegistry {
 
   #onReadings(rs: readonly Reading[], stored: boolean): void {
     const now = this.#now();
+    // On the hot path (every reading): the state objects are updated in place, and the
+    // learners are found without building a key string.
     for (const r of rs) {
       const d = this.#device(r.device);
       d.source = r.source;
       d.restored = undefined;
       d.firstSeen ??= now;
       d.lastSeen = now;
-      const key = `${r.device}/${r.sensor}`;
-      let learner = this.#learners.get(key);
+      let learners = this.#learners.get(r.device);
+      if (!learners) {
+        learners = new Map();
+        this.#learners.set(r.device, learners);
+      }
+      let learner = learners.get(r.sensor);
       if (!learner) {
         learner = new IntervalLearner();
-        this.#learners.set(key, learner);
+        learners.set(r.sensor, learner);
       }
       learner.note(now);
-      const prev = d.sensors[r.sensor];
-      const s: SensorState =
-        stored || !prev
-          ? {
-              sensor: r.sensor,
-              metric: r.metric,
-              unit: r.unit,
-              value: r.value,
-              ts: r.ts,
-              lastSeen: now,
-              quality: r.quality,
-              stale: false,
-              expectedInterval: null,
-              intervalSource: null,
-            }
-          : { ...prev, lastSeen: now, stale: false };
+      let s = d.sensors[r.sensor];
+      const wasStale = s?.stale === true;
+      if (!s) {
+        s = {
+          sensor: r.sensor,
+          metric: r.metric,
+          unit: r.unit,
+          value: r.value,
+          ts: r.ts,
+          lastSeen: now,
+          quality: r.quality,
+          stale: false,
+          expectedInterval: null,
+          intervalSource: null,
+        };
+        d.sensors[r.sensor] = s;
+      } else if (stored) {
+        s.metric = r.metric;
+        s.unit = r.unit;
+        s.value = r.value;
+        s.ts = r.ts;
+        s.quality = r.quality;
+      }
+      s.lastSeen = now;
+      s.stale = false;
       this.#applyInterval(r.device, r.sensor, s);
-      if (prev?.stale) this.bus.emit('stale', r.device, r.sensor, false, now);
-      d.sensors[r.sensor] = s;
+      if (wasStale) this.bus.emit('stale', r.device, r.sensor, false, now);
       if (d.state !== 'online') this.#set(d, 'online', 'reading');
     }
   }
@@ -183,7 +198,7 @@ export class DeviceRegistry {
       s.intervalSource = 'config';
       return;
     }
-    const learned = this.#learners.get(`${device}/${sensor}`)?.interval;
+    const learned = this.#learners.get(device)?.get(sensor)?.interval;
     s.expectedInterval = learned ?? null;
     s.intervalSource = learned === undefined ? null : 'learned';
   }

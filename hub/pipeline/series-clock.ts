@@ -6,17 +6,27 @@
  * device sends are kept as they are: the same time twice is the same measurement.
  */
 export class SeriesClock {
-  readonly #last = new Map<string, number>();
+  /** device -> sensor -> last time (nested maps: no key string built per reading) */
+  readonly #last = new Map<string, Map<string, number>>();
+  #series = 0;
 
-  /** Bounds the memory a flood of distinct series ids can take; past it the map starts over. */
+  /** Bounds the memory a flood of distinct series ids can take; past it the maps start over. */
   constructor(private readonly maxSeries = 200_000) {}
 
   next(device: string, sensor: string, ts: number): number {
-    const key = `${device}\u0000${sensor}`;
-    const last = this.#last.get(key);
+    let sensors = this.#last.get(device);
+    if (!sensors) {
+      if (this.#series >= this.maxSeries) {
+        this.#last.clear();
+        this.#series = 0;
+      }
+      sensors = new Map();
+      this.#last.set(device, sensors);
+    }
+    const last = sensors.get(sensor);
+    if (last === undefined) this.#series++;
     const t = last !== undefined && ts <= last ? Math.round((last + 0.001) * 1000) / 1000 : ts;
-    if (last === undefined && this.#last.size >= this.maxSeries) this.#last.clear();
-    this.#last.set(key, t);
+    sensors.set(sensor, t);
     return t;
   }
 }

@@ -3,6 +3,16 @@ import type { Reading } from '../core/reading.js';
 // Line protocol escaping: https://docs.influxdata.com/influxdb/v1/write_protocols/line_protocol_reference/
 const escMeasurement = (s: string) => s.replace(/[, \\]/g, '\\$&');
 const escTag = (s: string) => s.replace(/[,= \\]/g, '\\$&').replace(/\n/g, '\\n');
+/** Units are few: escape each once. */
+const unitTags = new Map<string, string>();
+const unitTag = (u: string) => {
+  let t = unitTags.get(u);
+  if (t === undefined) {
+    t = escTag(u);
+    if (unitTags.size < 1000) unitTags.set(u, t);
+  }
+  return t;
+};
 
 /**
  * One reading as one line: measurement = metric; tags device, sensor, unit, source
@@ -26,8 +36,10 @@ export function toLine(r: Reading): string {
       .map((k) => `${escTag(k)}=${escTag(all[k]!)}`)
       .join(',');
   } else {
-    // Fast path: fixed keys already in sorted order.
-    tags = `device=${escTag(r.device)},sensor=${escTag(r.sensor)},source=${r.source},unit=${escTag(r.unit)}`;
+    // Fast path: fixed keys already in sorted order. Device, sensor and metric passed
+    // the id check ([A-Za-z0-9_.-], nothing to escape); source is one of three words.
+    tags = `device=${r.device},sensor=${r.sensor},source=${r.source},unit=${unitTag(r.unit)}`;
+    return `${r.metric},${tags} value=${r.value} ${Math.round(r.ts * 1000)}`;
   }
   // A float field: integers are written without the `i` suffix on purpose, so the
   // field type never flips between integer and float (a type conflict in InfluxDB).

@@ -151,17 +151,25 @@ export class Spool {
     buf.write(body, HEADER, size === body.length ? 'latin1' : 'utf8');
     const seq = this.#nextSeq++;
     const committed = this.db.put(seq, buf);
+    // Once the put is committed the lines are out of the JS heap (in LMDB's map): the
+    // memory bound counts them only until then, while a PUBACK also waits for fsync.
+    committed.then(
+      () => {
+        this.#uncommittedBytes -= g.bytes;
+      },
+      () => {
+        this.#uncommittedBytes -= g.bytes;
+      },
+    );
     const durable = this.opts.fsync ? committed.then(() => this.db.flushed) : committed;
     durable.then(
       () => {
-        this.#uncommittedBytes -= g.bytes;
         this.#readings += g.count;
         this.#bytes += buf.length;
         g.resolve();
         this.onCommit?.();
       },
       (err) => {
-        this.#uncommittedBytes -= g.bytes;
         g.reject(err);
       },
     );
