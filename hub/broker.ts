@@ -35,6 +35,10 @@ export class Broker {
   #port = 0;
   readonly #paused = new WeakSet<Client>();
   #sliceStart = 0;
+  /** client id -> topic filters it subscribed to */
+  readonly #filters = new Map<string, Set<string>>();
+  /** watched topic prefix -> how many subscribed filters can match under it */
+  readonly #listeners = new Map<string, number>();
   #yielding = false;
 
   constructor(private readonly opts: BrokerOptions) {}
@@ -45,6 +49,52 @@ export class Broker {
 
   get connectedClients(): number {
     return this.#aedes?.connectedClients ?? 0;
+  }
+
+  #noteFilters(clientId: string, filters: readonly string[]): void {
+    let set = this.#filters.get(clientId);
+    if (!set) {
+      set = new Set();
+      this.#filters.set(clientId, set);
+    }
+    for (const f of filters) {
+      if (set.has(f)) continue;
+      set.add(f);
+      this.#countFilter(f, 1);
+    }
+  }
+
+  #dropFilters(clientId: string, filters?: readonly string[]): void {
+    const set = this.#filters.get(clientId);
+    if (!set) return;
+    for (const f of filters ?? [...set]) {
+      if (set.delete(f)) this.#countFilter(f, -1);
+    }
+    if (set.size === 0) this.#filters.delete(clientId);
+  }
+
+  #countFilter(filter: string, delta: number): void {
+    const levels = filter.split('/');
+    for (const [prefix, n] of this.#listeners) {
+      if (filterCouldMatch(levels, prefix.split('/'))) this.#listeners.set(prefix, n + delta);
+    }
+  }
+
+  /**
+   * Whether any connected client subscribed to a filter that can match a topic under
+   * `prefix` (e.g. "hub/readings"): the hub skips building what nobody receives. The
+   * count is kept up to date on (un)subscribe and disconnect, so this is one lookup.
+   */
+  hasListeners(prefix: string): boolean {
+    let n = this.#listeners.get(prefix);
+    if (n === undefined) {
+      n = 0;
+      for (const set of this.#filters.values()) {
+        for (const f of set) if (filterCouldMatch(f.split('/'), prefix.split('/'))) n++;
+      }
+      this.#listeners.set(prefix, n);
+    }
+    return n > 0;
   }
 
   /** Stops reading a client until `until` settles (see authorizePublish). */
@@ -165,12 +215,25 @@ export class Broker {
       } else done(null);
     };
 
-    aedes.on('client', (c) => opts.onClientConnect?.(c.id));
+    aedes.on('client', (c) => {
+      // A returning persistent session gets its subscriptions back without a
+      // 'subscribe' event: count it as listening to everything, to be safe.
+      if ((c as unknown as { clean?: boolean }).clean === false) this.#noteFilters(c.id, ['#']);
+      opts.onClientConnect?.(c.id);
+    });
+    aedes.on('subscribe', (subs, c) =>
+      this.#noteFilters(
+        c.id,
+        subs.map((x) => x.topic),
+      ),
+    );
+    aedes.on('unsubscribe', (topics, c) => this.#dropFilters(c.id, topics));
     // _disconnected is set only by a DISCONNECT packet: the same test Aedes uses to
     // decide whether to publish a client's will [MQTT-3.1.2-8].
-    aedes.on('clientDisconnect', (c) =>
-      opts.onClientDisconnect?.(c.id, (c as unknown as { _disconnected?: boolean })._disconnected === true),
-    );
+    aedes.on('clientDisconnect', (c) => {
+      this.#dropFilters(c.id);
+      opts.onClientDisconnect?.(c.id, (c as unknown as { _disconnected?: boolean })._disconnected === true);
+    });
     aedes.on('clientError', (c, err) => log.debug({ clientId: c.id, err: err.message }, 'client error'));
     aedes.on('connectionError', (c, err) =>
       log.debug({ clientId: c?.id, err: err.message }, 'connection error'),
@@ -222,4 +285,15 @@ export class Broker {
     if (aedes) await new Promise<void>((r) => aedes.close(() => r()));
     await closed;
   }
+}
+
+/** True when a filter can match some topic that starts with the levels of `prefix`. */
+function filterCouldMatch(filter: readonly string[], prefix: readonly string[]): boolean {
+  for (let i = 0; i < prefix.length; i++) {
+    const f = filter[i];
+    if (f === '#') return true;
+    if (f === undefined) return false;
+    if (f !== '+' && f !== prefix[i]) return false;
+  }
+  return true;
 }

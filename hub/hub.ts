@@ -305,6 +305,8 @@ export async function startHub(
         republishing--;
       };
       bus.on(outbound, 'readings', (rs) => {
+        // Checked per message: a JSON copy per reading is most of the republish cost.
+        if (!broker.hasListeners('hub/readings')) return;
         for (const r of rs) {
           if (republishing >= REPUBLISH_MAX) {
             metrics.republishSkipped.inc();

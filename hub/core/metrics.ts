@@ -70,8 +70,14 @@ const ALIASES: Record<string, string> = {
 
 /** The metric a sensor name stands for, or undefined when it names none. */
 export function metricFor(name: string): string | undefined {
+  // Called for every reading with few distinct names: remember the answers (bounded).
+  const hit = metricCache.get(name);
+  if (hit !== undefined || metricCache.has(name)) return hit;
   const n = name.toLowerCase();
   // Own keys only: a sensor named "constructor" or "__proto__" names no metric.
-  if (Object.hasOwn(METRICS, n)) return n;
-  return Object.hasOwn(ALIASES, n) ? ALIASES[n] : undefined;
+  const m = Object.hasOwn(METRICS, n) ? n : Object.hasOwn(ALIASES, n) ? ALIASES[n] : undefined;
+  if (metricCache.size >= 10_000) metricCache.clear();
+  metricCache.set(name, m);
+  return m;
 }
+const metricCache = new Map<string, string | undefined>();

@@ -107,6 +107,8 @@ async function runHub(
       http: { port: 0 },
       influx: { url: influxUrl, database, ...JSON.parse(process.env.BENCH_INFLUX ?? '{}') },
       dataDir,
+      // Any other setting, e.g. BENCH_CONFIG='{"spool":{"fsync":false}}'
+      ...JSON.parse(process.env.BENCH_CONFIG ?? '{}'),
     },
     [
       ...(process.env.BENCH_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROF}`] : []),
