@@ -155,6 +155,7 @@ describe('MQTT readings into InfluxDB', () => {
     expect(good.values.map((v) => v[5])).toEqual([12.5]);
     const metrics = await (await fetch(`${hub.httpUrl}/metrics`)).text();
     expect(metrics).toMatch(/hub_quarantined_total\{reason="payload_too_large"\} 1/);
+    expect(metrics).toMatch(/hub_devices\{state="online"\} [1-9]/);
     await client.endAsync();
   });
 
