@@ -120,6 +120,30 @@ describe('MQTT readings into InfluxDB', () => {
     });
   });
 
+  it('republishes to subscribers that come and go, whatever filter they use', async () => {
+    const dev = await mqtt.connectAsync(hub.mqttUrl);
+    const got: string[] = [];
+    const listen = async (filter: string) => {
+      const c = await mqtt.connectAsync(hub.mqttUrl);
+      c.on('message', (topic) => got.push(`${filter} ${topic}`));
+      await c.subscribeAsync(filter);
+      return c;
+    };
+    const a = await listen('hub/readings/+/temperature');
+    await dev.publishAsync('sensors/loft/temperature', '1', { qos: 1 });
+    await eventually(() => got.includes('hub/readings/+/temperature hub/readings/loft/temperature'));
+    await a.endAsync();
+    const b = await listen('#');
+    await dev.publishAsync('sensors/loft/humidity', '50', { qos: 1 });
+    await eventually(() => got.includes('# hub/readings/loft/humidity'));
+    await b.unsubscribeAsync('#');
+    const c = await listen('hub/+/loft/+');
+    await dev.publishAsync('sensors/loft/pressure', '100000', { qos: 1 });
+    await eventually(() => got.includes('hub/+/loft/+ hub/readings/loft/pressure'));
+    expect(got.filter((g) => g.startsWith('# hub/readings/loft/pressure'))).toEqual([]);
+    await Promise.all([b.endAsync(), c.endAsync(), dev.endAsync()]);
+  });
+
   it('quarantines bad payloads with their reason, announces them, and keeps serving', async () => {
     const client = await mqtt.connectAsync(hub.mqttUrl);
     const announced: string[] = [];
