@@ -224,9 +224,15 @@ export async function startHub(
     });
 
     const owner = {};
+    // Labelled children resolved once: prom-client hashes a label object on every inc().
+    const readingsBySource = {
+      mqtt: metrics.readings.labels('mqtt'),
+      firmata: metrics.readings.labels('firmata'),
+      simulator: metrics.readings.labels('simulator'),
+    };
     bus.on(owner, 'readings', (rs: readonly Reading[]) => {
       sink.accept(rs);
-      metrics.readings.inc({ source: rs[0]!.source }, rs.length);
+      readingsBySource[rs[0]!.source].inc(rs.length);
       metrics.storage.accepted += rs.length;
     });
     bus.on(owner, 'quarantine', (e) => metrics.quarantined.inc({ reason: e.reason }));
