@@ -379,15 +379,13 @@ export async function startHub(
     });
     stops.push(['http', () => http.app.close()]);
 
-    const mqttHost = config.mqtt.host.includes(':') ? `[${config.mqtt.host}]` : config.mqtt.host;
-    const httpHost = config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host;
     log.info({ mqtt: broker.port, http: http.port, influx: influxUrl }, 'hub started');
 
     let stopping: Promise<void> | undefined;
     return {
       config,
-      mqttUrl: `mqtt://${mqttHost}:${broker.port}`,
-      httpUrl: `http://${httpHost}:${http.port}`,
+      mqttUrl: `mqtt://${urlHost(config.mqtt.host)}:${broker.port}`,
+      httpUrl: `http://${urlHost(config.http.host)}:${http.port}`,
       influxUrl,
       bus,
       registry,
@@ -396,7 +394,7 @@ export async function startHub(
       log,
       ingest,
       boards,
-      flush: (timeoutMs = 10_000) => waitIdle(writer, spool, timeoutMs),
+      flush: (timeoutMs = 10_000) => writer.settle(timeoutMs),
       stop() {
         stopping ??= (async () => {
           log.info('hub stopping');
@@ -412,11 +410,5 @@ export async function startHub(
   }
 }
 
-async function waitIdle(writer: InfluxWriter, spool: Spool, timeoutMs: number): Promise<number> {
-  const deadline = Date.now() + timeoutMs;
-  while ((spool.readings > 0 || spool.uncommittedBytes > 0 || writer.inFlight > 0) && Date.now() < deadline) {
-    writer.flushNow();
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return spool.readings;
-}
+/** A host as it stands in a URL: IPv6 addresses in brackets. */
+const urlHost = (host: string) => (host.includes(':') ? `[${host}]` : host);

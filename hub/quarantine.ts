@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import type { EventBus } from './core/bus.js';
 import type { QuarantineEntry } from './core/quarantine-entry.js';
-import type { RawMessage } from './core/reading.js';
+import { isValidId, type RawMessage } from './core/reading.js';
 import { QUARANTINE_REASONS, type QuarantineReason } from './errors.js';
 
 export interface QuarantineOptions {
@@ -61,7 +61,7 @@ export class Quarantine {
   ): QuarantineEntry {
     const raw = msg.payload.length > this.#maxRaw ? msg.payload.subarray(0, this.#maxRaw) : msg.payload;
     const entry: QuarantineEntry = {
-      device: device && /^[A-Za-z0-9_.-]{1,64}$/.test(device) ? device : '_unknown',
+      device: device && isValidId(device) ? device : '_unknown',
       topic: msg.topic.slice(0, 256),
       reason,
       detail,

@@ -270,15 +270,27 @@ export class InfluxWriter {
   }
 
   /**
+   * Writes what is spooled (and what is about to be committed) and waits until InfluxDB
+   * confirmed it, or until the timeout. Returns the readings still in the spool.
+   */
+  async settle(timeoutMs: number): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    while (
+      (this.spool.readings > 0 || this.spool.uncommittedBytes > 0 || this.#inFlight > 0) &&
+      Date.now() < deadline
+    ) {
+      this.flushNow();
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return this.spool.readings;
+  }
+
+  /**
    * Stops taking new work after trying to write what is spooled for up to timeoutMs.
    * Whatever is left stays in the spool and is written after the next start.
    */
   async drain(timeoutMs: number): Promise<number> {
-    const deadline = Date.now() + timeoutMs;
-    while ((this.spool.readings > 0 || this.#inFlight > 0) && Date.now() < deadline) {
-      if (!this.#backoffTimer) this.flushNow();
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await this.settle(timeoutMs);
     this.#stopped = true;
     if (this.#timer) clearTimeout(this.#timer);
     if (this.#backoffTimer) clearTimeout(this.#backoffTimer);

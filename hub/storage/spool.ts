@@ -153,14 +153,10 @@ export class Spool {
     const committed = this.db.put(seq, buf);
     // Once the put is committed the lines are out of the JS heap (in LMDB's map): the
     // memory bound counts them only until then, while a PUBACK also waits for fsync.
-    committed.then(
-      () => {
-        this.#uncommittedBytes -= g.bytes;
-      },
-      () => {
-        this.#uncommittedBytes -= g.bytes;
-      },
-    );
+    const release = () => {
+      this.#uncommittedBytes -= g.bytes;
+    };
+    committed.then(release, release);
     const durable = this.opts.fsync ? committed.then(() => this.db.flushed) : committed;
     durable.then(
       () => {
