@@ -26,10 +26,6 @@ export class MetaCache {
     }
   }
 
-  delete(key: string): void {
-    this.#map.delete(key);
-  }
-
   /** Keys under a prefix (e.g. every device of one Zigbee2MQTT bridge). */
   keys(prefix: string): string[] {
     const out: string[] = [];

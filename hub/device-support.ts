@@ -36,7 +36,8 @@ export function formatPipelineParts(
     maxFutureSkewMs: config.time.maxFutureSkew,
     maxPastAgeMs: config.time.maxPastAge,
     timeZone: config.time.zone,
-    sensorSettings: (device, sensor) => settings.get(`${device}/${sensor}`),
+    // No per-sensor settings (the usual case): no lookup per reading at all.
+    sensorSettings: settings.size > 0 ? (device, sensor) => settings.get(`${device}/${sensor}`) : undefined,
     lastReported: new LastReported(),
   };
 }

@@ -183,13 +183,13 @@ export class DeviceRegistry {
       }
       s.lastSeen = now;
       s.stale = false;
-      this.#applyInterval(r.device, r.sensor, s);
+      this.#applyInterval(r.device, r.sensor, s, learner);
       if (wasStale) this.bus.emit('stale', r.device, r.sensor, false, now);
       if (d.state !== 'online') this.#set(d, 'online', 'reading');
     }
   }
 
-  #applyInterval(device: string, sensor: string, s: SensorState): void {
+  #applyInterval(device: string, sensor: string, s: SensorState, learner?: IntervalLearner): void {
     const decl = this.#declared.get(device);
     const configured =
       decl?.sensors?.[sensor]?.expectedInterval ?? decl?.expectedInterval ?? this.opts.expectedIntervalMs;
@@ -198,7 +198,7 @@ export class DeviceRegistry {
       s.intervalSource = 'config';
       return;
     }
-    const learned = this.#learners.get(device)?.get(sensor)?.interval;
+    const learned = (learner ?? this.#learners.get(device)?.get(sensor))?.interval;
     s.expectedInterval = learned ?? null;
     s.intervalSource = learned === undefined ? null : 'learned';
   }

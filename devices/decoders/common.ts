@@ -1,4 +1,4 @@
-import { METRICS, metricFor } from '../../hub/core/metrics.js';
+import { metricFor } from '../../hub/core/metrics.js';
 import type { RawMessage } from '../../hub/core/reading.js';
 import { resolveUnit } from '../../hub/core/units.js';
 import { RejectError } from '../../hub/errors.js';
@@ -54,10 +54,6 @@ export function metricFromUnit(unit: string | undefined): string | undefined {
   if (unit === undefined) return undefined;
   const u = resolveUnit(unit);
   return u ? BY_BASE[u.base] : undefined;
-}
-
-export function isKnownMetric(m: string | undefined): m is string {
-  return m !== undefined && Object.hasOwn(METRICS, m);
 }
 
 /** Reads a dotted path with [n] indexes ("main.temp", "list[0].v"); "" or "$" is the root. */

@@ -2,7 +2,7 @@ import type { Availability } from '../../hub/core/bus.js';
 import type { RawMessage } from '../../hub/core/reading.js';
 import { RejectError } from '../../hub/errors.js';
 import type { DecodeContext, DecodeResult, DecoderDefinition } from '../decoder.js';
-import { guessMetric, isKnownMetric, jsonObject, metricFromUnit, own } from './common.js';
+import { guessMetric, jsonObject, metricFromUnit, own } from './common.js';
 import { isPlainObject, payloadText } from './payload.js';
 
 /** What the device announced about one property ($datatype, $unit). */
@@ -95,7 +95,7 @@ function decodeHomie(msg: RawMessage, rest: readonly string[], ctx: DecodeContex
   const m = propMeta(ctx, k);
   if (m.datatype && !NUMERIC.has(m.datatype)) return none;
   const unit = m.unit === '#' ? '1' : m.unit || undefined;
-  const metric = [guessMetric(prop), metricFromUnit(unit), guessMetric(node)].find(isKnownMetric);
+  const metric = guessMetric(prop) ?? metricFromUnit(unit) ?? guessMetric(node);
   return {
     candidates: [
       {

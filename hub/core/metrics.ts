@@ -40,6 +40,11 @@ export const METRICS: Readonly<Record<string, MetricDef>> = {
   frequency: { unit: 'Hz', min: 0, max: 1e9 },
 };
 
+/** The definition of a known metric (own keys only: "__proto__" is no metric). */
+export function metricDef(name: string): MetricDef | undefined {
+  return Object.hasOwn(METRICS, name) ? METRICS[name] : undefined;
+}
+
 /** Sensor names devices commonly use, mapped to a metric. */
 const ALIASES: Record<string, string> = {
   temp: 'temperature',

@@ -1,6 +1,7 @@
 import { RejectError } from '../errors.js';
 
-const NUMBER = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
+/** A decimal number as text: "21.5", "-3", "1e3" (no hex, no blanks). */
+export const NUMBER = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
 /** ISO 8601 date-time without "Z" or an offset, as Tasmota and many scripts send it. */
 const ZONELESS = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?$/;
 const ZONED = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}([.,]\d+)?)?\s*(Z|[+-]\d{2}(:?\d{2})?)$/i;
@@ -77,7 +78,8 @@ export function zonedToEpoch(fields: number[], zone: string): number {
  */
 export function parseDeviceTime(v: unknown, zone = 'UTC'): number {
   let ms: number;
-  if (typeof v === 'number' || (typeof v === 'string' && NUMBER.test(v.trim()))) {
+  const numeric = typeof v === 'number' || (typeof v === 'string' && NUMBER.test(v.trim()));
+  if (numeric) {
     ms = Number(v);
     // 1e11 ms is March 1973 and 1e11 s is year 5138: below it, a value is seconds.
     if (Number.isFinite(ms) && ms >= 0 && ms < 1e11) ms *= 1000;
@@ -104,7 +106,7 @@ export function parseDeviceTime(v: unknown, zone = 'UTC'): number {
   }
   // A negative number is no time; a date string before 1970 is a real date (a clock
   // that never synced, read in a zone east of UTC): the time step clamps it.
-  if (!Number.isFinite(ms) || (ms < 0 && typeof v !== 'string') || (ms < 0 && NUMBER.test(String(v).trim())))
+  if (!Number.isFinite(ms) || (ms < 0 && numeric))
     throw new RejectError('invalid_timestamp', `cannot read ${JSON.stringify(v)} as a time`);
   return Math.round(ms);
 }

@@ -58,11 +58,11 @@ export class Pipeline {
     const levels = msg.topic.split('/');
     const decoder = this.decoderFor(levels);
     if (!decoder) return { readings: [], rejected: 0, handled: false, suppressed: [], availability: [] };
-    const device = decoder.deviceOf(levels);
+    // deviceOf only names the device of a quarantine entry: asked on rejection, not per message.
     if (msg.payload.length > this.opts.maxPayloadBytes) {
       this.opts.quarantine.add(
         msg,
-        device,
+        decoder.deviceOf(levels),
         'payload_too_large',
         `payload of ${msg.payload.length} bytes is over the limit of ${this.opts.maxPayloadBytes} (mqtt.maxPayloadBytes)`,
       );
@@ -78,7 +78,7 @@ export class Pipeline {
         err instanceof RejectError
           ? err
           : new RejectError('invalid_shape', `${decoder.name} could not read it: ${(err as Error).message}`);
-      this.opts.quarantine.add(msg, device, e.reason, e.message);
+      this.opts.quarantine.add(msg, decoder.deviceOf(levels), e.reason, e.message);
       return { readings: [], rejected: 1, handled: true, suppressed: [], availability: [] };
     }
     return { ...this.#runAll(decoded.candidates, msg), availability: decoded.availability ?? [] };

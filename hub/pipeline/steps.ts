@@ -1,7 +1,7 @@
 import type { Candidate } from '../../devices/decoder.js';
-import { METRICS, metricFor } from '../core/metrics.js';
+import { metricDef, metricFor } from '../core/metrics.js';
 import { isValidId, type Reading } from '../core/reading.js';
-import { parseDeviceTime } from '../core/time.js';
+import { NUMBER, parseDeviceTime } from '../core/time.js';
 import { convert, knownUnitCodes, resolveUnit } from '../core/units.js';
 import { RejectError } from '../errors.js';
 import { calibrateStep, type LastReported, reportOnChangeStep, type SensorSettings } from './sensor-steps.js';
@@ -36,7 +36,6 @@ export interface Step {
   run(d: Draft, ctx: StepContext): void;
 }
 
-const NUMBER = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
 const TRUE = /^(true|on|yes|open|active|detected)$/i;
 const FALSE = /^(false|off|no|closed|inactive|clear)$/i;
 
@@ -62,11 +61,6 @@ export function toNumber(v: unknown, what: string): number {
   const kind =
     v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : typeof v;
   throw new RejectError('not_a_number', `${what} is ${kind}, expected a number`);
-}
-
-/** Reads a device time: epoch ms, epoch s (values below 1e11), or an ISO 8601 string (zone-less: UTC). */
-export function toTimestamp(v: unknown, zone = 'UTC'): number {
-  return parseDeviceTime(v, zone);
 }
 
 export const STEPS: readonly Step[] = [
@@ -101,13 +95,13 @@ export const STEPS: readonly Step[] = [
           'invalid_id',
           `metric ${JSON.stringify(m.slice(0, 80))} is not of [A-Za-z0-9_.-]{1,64}`,
         );
-      d.metric = Object.hasOwn(METRICS, m) ? m : (metricFor(m) ?? m);
+      d.metric = metricFor(m) ?? m;
     },
   },
   {
     name: 'unit',
     run(d) {
-      const known = Object.hasOwn(METRICS, d.metric) ? METRICS[d.metric] : undefined;
+      const known = metricDef(d.metric);
       const given = d.candidate.unit;
       if (given === undefined) {
         d.unit = known?.unit ?? '1';
@@ -139,7 +133,7 @@ export const STEPS: readonly Step[] = [
   {
     name: 'range',
     run(d) {
-      const known = Object.hasOwn(METRICS, d.metric) ? METRICS[d.metric] : undefined;
+      const known = metricDef(d.metric);
       if (known && (d.value < known.min || d.value > known.max)) {
         throw new RejectError(
           'out_of_range',
@@ -155,7 +149,7 @@ export const STEPS: readonly Step[] = [
         d.ts = ctx.clock.next(d.device, d.sensor, d.receivedAt);
         return;
       }
-      const ts = toTimestamp(d.candidate.ts, ctx.timeZone);
+      const ts = parseDeviceTime(d.candidate.ts, ctx.timeZone);
       const tooOld = ts < 0 || (ctx.maxPastAgeMs !== undefined && d.receivedAt - ts > ctx.maxPastAgeMs);
       if (ts - d.receivedAt > ctx.maxFutureSkewMs || tooOld) {
         // A device clock running ahead would write into the future, one that never
