@@ -359,13 +359,14 @@ export async function startHub(
       plugins: [...(config.dashboard.enabled ? [dashboardPlugin()] : []), ...(opts.httpPlugins ?? [])],
       health: async () => {
         // Asked live, not from the last 5 s check: /healthz answers whether InfluxDB is reachable now.
-        influxUp = await influx.ping(1000);
-        metrics.influxUp.set(influxUp ? 1 : 0);
+        // The shared flag stays the health timer's, so its "InfluxDB is back" step (prepare
+        // the database, wake the writer) is not skipped when a request saw it first.
+        const up = await influx.ping(1000);
         return {
-          ok: influxUp,
+          ok: up,
           influx: {
             url: influxUrl,
-            reachable: influxUp,
+            reachable: up,
             queued: writer.queued,
             spoolBytes: spool.bytes,
             writesInFlight: writer.inFlight,

@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify';
-import { HubError } from '../errors.js';
 import type { DeviceRegistry } from '../registry.js';
 import type { InfluxHttp } from '../storage/influx-http.js';
 import {
   autoEvery,
+  bad,
   historyInfluxQL,
   parseHistoryQuery,
   parseTime,
@@ -20,10 +20,6 @@ export interface HistoryDeps {
 
 /** Caps of /api/trends: one query for every sensor, so it is kept short and coarse. */
 export const TREND_LIMITS = { maxRangeMs: 7 * 86_400_000, maxPoints: 60 } as const;
-
-function bad(message: string): never {
-  throw new HubError('HUB_BAD_REQUEST', message);
-}
 
 /**
  * GET /api/readings (one sensor's history, aggregated server side) and GET /api/trends

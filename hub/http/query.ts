@@ -1,6 +1,7 @@
 import { parseDuration } from '../core/duration.js';
 import { isValidId } from '../core/reading.js';
 import { HubError } from '../errors.js';
+import { quoteIdent } from '../storage/influx-http.js';
 
 /** Caps that keep one history request from hurting the server. */
 export const HISTORY_LIMITS = {
@@ -42,7 +43,8 @@ export function parseTime(v: string, now: number): number | undefined {
   return Number.isFinite(t) ? t : undefined;
 }
 
-function bad(message: string): never {
+/** Refuses a request with HTTP 400 and the reason. */
+export function bad(message: string): never {
   throw new HubError('HUB_BAD_REQUEST', message);
 }
 
@@ -82,7 +84,6 @@ export function parseHistoryQuery(q: Record<string, string | undefined>, now = D
   return { device, sensor, from, to, every };
 }
 
-export const quoteIdent = (s: string) => `"${s.replace(/["\\]/g, '\\$&')}"`;
 const quoteString = (s: string) => `'${s.replace(/['\\]/g, '\\$&')}'`;
 
 /**

@@ -1,5 +1,8 @@
 import { HubError } from '../errors.js';
 
+/** An InfluxQL identifier in double quotes, with quotes and backslashes escaped. */
+export const quoteIdent = (s: string) => `"${s.replace(/["\\]/g, '\\$&')}"`;
+
 export interface InfluxTarget {
   url: string;
   database: string;
@@ -65,11 +68,7 @@ export class InfluxHttp {
 
   /** CREATE DATABASE is idempotent in InfluxDB 1.x. */
   async ensureDatabase(timeoutMs = 5000): Promise<void> {
-    await this.#query(
-      `CREATE DATABASE "${this.target.database.replace(/["\\]/g, '\\$&')}"`,
-      'POST',
-      timeoutMs,
-    );
+    await this.#query(`CREATE DATABASE ${quoteIdent(this.target.database)}`, 'POST', timeoutMs);
   }
 
   /** Posts line protocol with microsecond timestamps. Rejects on network errors only. */

@@ -1,4 +1,4 @@
-import type { InfluxHttp } from './influx-http.js';
+import { type InfluxHttp, quoteIdent } from './influx-http.js';
 
 export interface RetentionConfig {
   manage: boolean;
@@ -13,8 +13,6 @@ export const ROLLUPS = [
   { rp: 'rollup_1m', every: '1m', key: 'minute', cq: 'cq_rollup_1m' },
   { rp: 'rollup_1h', every: '1h', key: 'hour', cq: 'cq_rollup_1h' },
 ] as const;
-
-const q = (s: string) => `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 
 /** "30d" -> ms; INF -> undefined. */
 export function rpMillis(d: string): number | undefined {
@@ -38,11 +36,11 @@ export async function ensureRetention(influx: InfluxHttp, db: string, cfg: Reten
     ...ROLLUPS.map((r): [string, string, boolean] => [r.rp, cfg[r.key], false]),
   ];
   for (const [name, duration, def] of rps) {
-    const tail = `ON ${q(db)} DURATION ${duration} REPLICATION 1${def ? ' DEFAULT' : ''}`;
+    const tail = `ON ${quoteIdent(db)} DURATION ${duration} REPLICATION 1${def ? ' DEFAULT' : ''}`;
     try {
-      await influx.admin(`CREATE RETENTION POLICY ${q(name)} ${tail}`);
+      await influx.admin(`CREATE RETENTION POLICY ${quoteIdent(name)} ${tail}`);
     } catch {
-      await influx.admin(`ALTER RETENTION POLICY ${q(name)} ${tail}`);
+      await influx.admin(`ALTER RETENTION POLICY ${quoteIdent(name)} ${tail}`);
     }
   }
   const existing = new Set<string>();
@@ -51,9 +49,9 @@ export async function ensureRetention(influx: InfluxHttp, db: string, cfg: Reten
   for (const r of ROLLUPS) {
     if (existing.has(r.cq)) continue;
     await influx.admin(
-      `CREATE CONTINUOUS QUERY ${q(r.cq)} ON ${q(db)} BEGIN ` +
+      `CREATE CONTINUOUS QUERY ${quoteIdent(r.cq)} ON ${quoteIdent(db)} BEGIN ` +
         `SELECT mean("value") AS "mean", min("value") AS "min", max("value") AS "max", count("value") AS "count" ` +
-        `INTO ${q(db)}.${q(r.rp)}.:MEASUREMENT FROM ${q(db)}.${q(RP_RAW)}./.*/ GROUP BY time(${r.every}), * END`,
+        `INTO ${quoteIdent(db)}.${quoteIdent(r.rp)}.:MEASUREMENT FROM ${quoteIdent(db)}.${quoteIdent(RP_RAW)}./.*/ GROUP BY time(${r.every}), * END`,
     );
   }
 }

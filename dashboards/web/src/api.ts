@@ -75,7 +75,7 @@ export interface QuarantineEntry {
 
 export interface HubStatus {
   ok: boolean;
-  influx: { url: string; reachable: boolean; queued: number; lastError: string | null; spooled?: number };
+  influx: { url: string; reachable: boolean; queued: number; lastError: string | null; spoolBytes?: number };
   mqtt: { port: number; clients: number };
   devices: number;
   quarantined: number;

@@ -36,7 +36,11 @@ export function mountHealth(root: HTMLElement, store: LiveStore): Unmount {
         tile('stored', 'Stored', `${s.rates.storedPerSec.toFixed(1)} /s`),
         tile('influx', 'InfluxDB', s.influx.reachable ? 'up' : 'down', !s.influx.reachable),
         tile('queue', 'Write queue', String(s.influx.queued), s.influx.queued > 10_000),
-        tile('spool', 'Spool', s.influx.spooled === undefined ? '–' : String(s.influx.spooled)),
+        tile(
+          'spool',
+          'Spool',
+          s.influx.spoolBytes === undefined ? '–' : `${(s.influx.spoolBytes / 1e6).toFixed(1)} MB`,
+        ),
         tile('clients', 'MQTT clients', String(s.mqtt.clients)),
         tile(
           'devices',
