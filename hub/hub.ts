@@ -238,13 +238,18 @@ export async function startHub(
     bus.on(owner, 'quarantine', (e) => metrics.quarantined.inc({ reason: e.reason }));
     stops.push(['bus', () => bus.removeAll(owner)]);
 
-    const ingest = (msg: RawMessage): IngestResult => {
-      const res = pipeline.ingest(msg);
+    /** What every source's result updates: availability notes and report-on-change drops. */
+    const settle = (res: IngestResult): IngestResult => {
       for (const a of res.availability) registry.setAvailability(a.device, a.state);
       if (res.suppressed.length > 0) {
         registry.seen(res.suppressed);
         metrics.suppressed.inc(res.suppressed.length);
       }
+      return res;
+    };
+
+    const ingest = (msg: RawMessage): IngestResult => {
+      const res = settle(pipeline.ingest(msg));
       if (!res.handled && !config.mqtt.ignore.some((f) => topicMatches(f, msg.topic))) {
         quarantine.add(msg, undefined, 'unknown_topic', `no decoder reads ${msg.topic.slice(0, 128)}`);
       }
@@ -339,7 +344,7 @@ export async function startHub(
     const boards = new BoardManager({
       boards: config.boards,
       log: log.child({ module: 'boards' }),
-      ingestCandidates: (cs, source, at) => pipeline.ingestCandidates(cs, source, at),
+      ingestCandidates: (cs, source, at) => settle(pipeline.ingestCandidates(cs, source, at)),
       setState: (device, state) => registry.setState(device, state),
       ...opts.boards,
     });

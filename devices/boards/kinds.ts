@@ -15,7 +15,7 @@ import {
   rawValue,
   temperature,
 } from './capabilities.js';
-import type { SensorKind } from './definition.js';
+import type { ControllerDef, SensorKind } from './definition.js';
 
 /** Every sensor kind a board may declare (config `type:`). tests/unit/board-kinds.test.ts walks them all. */
 export const SENSOR_KINDS: readonly SensorKind[] = [
@@ -89,3 +89,9 @@ export const SENSOR_KINDS: readonly SensorKind[] = [
 ];
 
 export const KINDS_BY_TYPE: ReadonlyMap<string, SensorKind> = new Map(SENSOR_KINDS.map((k) => [k.type, k]));
+
+/** The controller a sensor of `type` uses: the one named (any case), else the kind's default. */
+export function controllerFor(type: string, controller: string | undefined): ControllerDef | undefined {
+  const kind = KINDS_BY_TYPE.get(type);
+  return kind?.controllers[controller?.toUpperCase() ?? kind.defaultController];
+}

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { SerialPort } from 'serialport';
 import type { Candidate } from '../../devices/decoder.js';
@@ -17,19 +18,15 @@ export interface ConnectionDeps {
   openVirtual?: ((board: BoardConfig) => Transport) | undefined;
   /** Wait between attempts while the board is away. */
   retryMs?: number;
-  /** How often the port's path is checked while connected. */
-  watchMs?: number;
-  readyTimeoutMs?: number;
 }
 
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
-      clearTimeout(t);
-      resolve();
-    });
-  });
+/** How often the port's path is checked while connected: offline within 5 s needs well under that. */
+const WATCH_MS = 500;
+/** How long Firmata may take to answer after the port opens. */
+const READY_TIMEOUT_MS = 10_000;
+
+/** Waits ms, or less when aborted (the watch loop calls this every 500 ms while connected). */
+const sleep = (ms: number, signal: AbortSignal) => delay(ms, undefined, { signal }).catch(() => undefined);
 
 /**
  * One board's life: open its port, wait for Firmata, start its sensors, report
@@ -109,7 +106,7 @@ export class BoardConnection {
       transport = new SerialPort({ path, baudRate: this.cfg.baudRate }) as unknown as Transport;
     }
     const session = openSession(transport, {
-      readyTimeoutMs: this.deps.readyTimeoutMs ?? 10_000,
+      readyTimeoutMs: READY_TIMEOUT_MS,
       log: this.deps.log,
     });
     this.#session = session;
@@ -144,7 +141,7 @@ export class BoardConnection {
       done = true;
     });
     while (!done && !this.#abort.signal.aborted) {
-      await sleep(this.deps.watchMs ?? 500, this.#abort.signal);
+      await sleep(WATCH_MS, this.#abort.signal);
       if (!existsSync(path)) return `${path} disappeared`;
     }
     return session.lost;

@@ -80,7 +80,7 @@ function captureIntervals<T>(fn: () => T, into: NodeJS.Timeout[]): T {
 
 export function openSession(
   transport: Transport,
-  opts: { readyTimeoutMs: number; log: Logger; samplingIntervalMs?: number },
+  opts: { readyTimeoutMs: number; log: Logger },
 ): BoardSession {
   const timers: NodeJS.Timeout[] = [];
   let resolveLost!: (reason: string) => void;
@@ -94,7 +94,6 @@ export function openSession(
   // open), so ask for it after 300 ms instead of firmata-io's default 5 s.
   const io = new Firmata(transport, {
     reportVersionTimeout: 300,
-    ...(opts.samplingIntervalMs ? { samplingInterval: opts.samplingIntervalMs } : {}),
   });
   io.on('error', (err: Error) => resolveLost(`firmata error: ${err.message}`));
   const board = captureIntervals(

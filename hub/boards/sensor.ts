@@ -1,4 +1,4 @@
-import { type ControllerDef, KINDS_BY_TYPE, parsePin } from '../../devices/boards/index.js';
+import { type ControllerDef, controllerFor, parsePin } from '../../devices/boards/index.js';
 import type { Candidate } from '../../devices/decoder.js';
 import type { BoardSensorConfig } from '../config/boards.js';
 import type { ComponentSpec } from './johnny-five.js';
@@ -7,8 +7,7 @@ import type { ComponentSpec } from './johnny-five.js';
 const ADC_MAX = 1023;
 
 export function controllerOf(s: BoardSensorConfig): ControllerDef {
-  const kind = KINDS_BY_TYPE.get(s.type);
-  const ctrl = kind?.controllers[s.controller?.toUpperCase() ?? kind.defaultController];
+  const ctrl = controllerFor(s.type, s.controller);
   // The config schema has refused anything else already.
   if (!ctrl) throw new Error(`unknown sensor ${s.type}/${s.controller}`);
   return ctrl;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { KINDS_BY_TYPE, parsePin, SENSOR_KINDS } from '../../devices/boards/index.js';
+import { controllerFor, KINDS_BY_TYPE, parsePin, SENSOR_KINDS } from '../../devices/boards/index.js';
 import { duration, id } from './common.js';
 
 /** A sensor wired to a board (README "Boards"). */
@@ -78,8 +78,7 @@ export function checkBoards(boards: readonly BoardConfig[]): Issue[] {
         });
         return;
       }
-      const ctrlName = s.controller?.toUpperCase() ?? kind.defaultController;
-      const ctrl = kind.controllers[ctrlName];
+      const ctrl = controllerFor(s.type, s.controller);
       if (!ctrl) {
         issues.push({
           path: sp('controller'),

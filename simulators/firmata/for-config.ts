@@ -1,3 +1,4 @@
+import { controllerFor } from '../../devices/boards/kinds.js';
 import { parsePin } from '../../devices/boards/pins.js';
 import { Bme280 } from './bme280.js';
 import { Bh1750, Ds18b20, Htu21d, type I2cDevice, Sht31d } from './i2c.js';
@@ -68,7 +69,7 @@ export function virtualBoardFor(sensors: readonly ModelledSensor[]): VirtualFirm
       case 'hygrometer':
       case 'barometer':
       case 'multi': {
-        const part = ctrl ?? (s.type === 'barometer' ? 'BME280' : 'SHT31D');
+        const part = controllerFor(s.type, ctrl)?.name;
         const dev =
           part === 'BME280'
             ? new Bme280(s.address)

@@ -1,2 +1,0 @@
-export { BoardManager, type BoardManagerOptions, type BoardStatus } from './manager.js';
-export { findArduinoPort, listPorts, type PortInfo } from './ports.js';
