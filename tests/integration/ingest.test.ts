@@ -144,6 +144,36 @@ describe('MQTT readings into InfluxDB', () => {
     await Promise.all([b.endAsync(), c.endAsync(), dev.endAsync()]);
   });
 
+  it('streams readings as server-sent events, only the asked device when filtered', async () => {
+    const open = async (query: string) => {
+      const res = await fetch(`${hub.httpUrl}/api/stream${query}`);
+      const reader = res.body!.getReader();
+      let text = '';
+      const read = async () => {
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) return;
+          text += Buffer.from(value).toString();
+        }
+      };
+      void read().catch(() => undefined);
+      return { text: () => text, close: () => reader.cancel() };
+    };
+    const all = await open('');
+    const one = await open('?device=study');
+    await eventually(() => all.text().includes(': connected') && one.text().includes(': connected'));
+    const dev = await mqtt.connectAsync(hub.mqttUrl);
+    await dev.publishAsync('sensors/hall/temperature', '19', { qos: 1 });
+    await dev.publishAsync('sensors/study', JSON.stringify({ temperature: 22, humidity: 45 }), { qos: 1 });
+    await dev.endAsync();
+    await eventually(() => all.text().includes('"device":"study","sensor":"humidity"'));
+    await eventually(() => one.text().includes('"device":"study","sensor":"humidity"'));
+    expect(all.text()).toContain('"device":"hall"');
+    expect(one.text()).not.toContain('"device":"hall"');
+    expect(one.text().match(/event: reading/g)).toHaveLength(2);
+    await Promise.all([all.close(), one.close()]);
+  });
+
   it('quarantines bad payloads with their reason, announces them, and keeps serving', async () => {
     const client = await mqtt.connectAsync(hub.mqttUrl);
     const announced: string[] = [];
