@@ -378,7 +378,7 @@ export async function startHub(
             lastError: writer.lastError ?? null,
           },
           mqtt: { port: broker.port, clients: broker.connectedClients },
-          devices: registry.list().length,
+          devices: registry.size,
           quarantined: quarantine.total(),
         };
       },

@@ -313,6 +313,17 @@ export class DeviceRegistry {
     return this.#devices.has(id);
   }
 
+  get size(): number {
+    return this.#devices.size;
+  }
+
+  /** Devices by state, without sorting the list (read at every /metrics scrape). */
+  countByState(): Record<DeviceState['state'], number> {
+    const n = { online: 0, stale: 0, offline: 0, unknown: 0 };
+    for (const d of this.#devices.values()) n[d.state]++;
+    return n;
+  }
+
   list(): DeviceState[] {
     return [...this.#devices.values()].sort((a, b) => a.id.localeCompare(b.id));
   }

@@ -61,9 +61,8 @@ export async function startHttp(deps: HttpDeps): Promise<{ app: FastifyInstance;
 
   app.get('/metrics', async (_req, reply) => {
     // Device states are counted at scrape time: cheaper than on every change.
-    const states: Record<string, number> = { online: 0, stale: 0, offline: 0, unknown: 0 };
-    for (const d of deps.registry.list()) states[d.state] = (states[d.state] ?? 0) + 1;
-    for (const [state, n] of Object.entries(states)) deps.metrics.devices.set({ state }, n);
+    for (const [state, n] of Object.entries(deps.registry.countByState()))
+      deps.metrics.devices.set({ state }, n);
     return reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
 

@@ -275,10 +275,7 @@ export class InfluxWriter {
    */
   async settle(timeoutMs: number): Promise<number> {
     const deadline = Date.now() + timeoutMs;
-    while (
-      (this.spool.readings > 0 || this.spool.uncommittedBytes > 0 || this.#inFlight > 0) &&
-      Date.now() < deadline
-    ) {
+    while ((this.spool.readings > 0 || this.spool.settling || this.#inFlight > 0) && Date.now() < deadline) {
       this.flushNow();
       await new Promise((r) => setTimeout(r, 20));
     }

@@ -58,6 +58,8 @@ export class Spool {
   #bytes = 0;
   #group: Group | undefined;
   #uncommittedBytes = 0;
+  /** Groups committed or being committed whose durability is not yet confirmed. */
+  #notDurable = 0;
   #roomWaiters: Array<() => void> = [];
   #closed = false;
   /** Called after each commit (the writer picks new chunks up from here). */
@@ -94,6 +96,10 @@ export class Spool {
   /** Bytes on disk, plus bytes waiting for the next commit. */
   get bytes(): number {
     return this.#bytes + this.#uncommittedBytes;
+  }
+  /** True while appended lines are not yet durable (and so not yet counted in `readings`). */
+  get settling(): boolean {
+    return this.#group !== undefined || this.#notDurable > 0;
   }
   /** Bytes appended but not yet committed (a bound on what the hub holds in memory). */
   get uncommittedBytes(): number {
@@ -150,6 +156,7 @@ export class Spool {
     // latin1 is a plain byte copy, faster than utf8 when every character is one byte.
     buf.write(body, HEADER, size === body.length ? 'latin1' : 'utf8');
     const seq = this.#nextSeq++;
+    this.#notDurable++;
     const committed = this.db.put(seq, buf);
     // Once the put is committed the lines are out of the JS heap (in LMDB's map): the
     // memory bound counts them only until then, while a PUBACK also waits for fsync.
@@ -160,12 +167,14 @@ export class Spool {
     const durable = this.opts.fsync ? committed.then(() => this.db.flushed) : committed;
     durable.then(
       () => {
+        this.#notDurable--;
         this.#readings += g.count;
         this.#bytes += buf.length;
         g.resolve();
         this.onCommit?.();
       },
       (err) => {
+        this.#notDurable--;
         g.reject(err);
       },
     );
