@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { controllerFor, KINDS_BY_TYPE, parsePin, SENSOR_KINDS } from '../../devices/boards/index.js';
+import { SERIAL_PINS } from '../../devices/boards/pins.js';
 import { duration, id } from './common.js';
 
 /** A sensor wired to a board (README "Boards"). */
@@ -128,7 +129,7 @@ export function checkBoards(boards: readonly BoardConfig[]): Issue[] {
         });
         return;
       }
-      if (pin.pin <= 1) {
+      if (SERIAL_PINS.includes(pin.pin)) {
         issues.push({
           path: sp('pin'),
           message: `pin ${pin.name} carries the serial link to the hub; use D2..D13`,

@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify';
  * Where `vite build` puts the dashboard: <package>/dist/dashboard. Found by walking up
  * from this file, which runs as hub/http/dashboard.ts (tsx) or dist/hub/http/dashboard.js.
  */
-export function dashboardDir(start = dirname(fileURLToPath(import.meta.url))): string | undefined {
+function dashboardDir(start = dirname(fileURLToPath(import.meta.url))): string | undefined {
   let dir = start;
   for (let i = 0; i < 5; i++) {
     if (existsSync(join(dir, 'package.json'))) {

@@ -19,7 +19,7 @@ export interface HistoryDeps {
 }
 
 /** Caps of /api/trends: one query for every sensor, so it is kept short and coarse. */
-export const TREND_LIMITS = { maxRangeMs: 7 * 86_400_000, maxPoints: 60 } as const;
+const TREND_LIMITS = { maxRangeMs: 7 * 86_400_000, maxPoints: 60 } as const;
 
 /**
  * GET /api/readings (one sensor's history, aggregated server side) and GET /api/trends

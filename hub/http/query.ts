@@ -4,7 +4,7 @@ import { HubError } from '../errors.js';
 import { quoteIdent } from '../storage/influx-http.js';
 
 /** Caps that keep one history request from hurting the server. */
-export const HISTORY_LIMITS = {
+const HISTORY_LIMITS = {
   maxRangeMs: 400 * 86_400_000,
   maxPoints: 10_000,
   minEveryMs: 1000,

@@ -34,12 +34,12 @@ function tFine(adcT: number): number {
 }
 
 /** bme280_compensate_T_int32: °C. */
-export function compensateT(adcT: number): number {
+function compensateT(adcT: number): number {
   return ((tFine(adcT) * 5 + 128) >> 8) / 100;
 }
 
 /** bmp280_compensate_P_int32: Pa. */
-export function compensateP(adcP: number, fine: number): number {
+function compensateP(adcP: number, fine: number): number {
   let v1 = (fine >> 1) - 64000;
   let v2 = (((v1 >> 2) * (v1 >> 2)) >> 11) * CAL.P6;
   v2 += (v1 * CAL.P5) << 1;
@@ -56,7 +56,7 @@ export function compensateP(adcP: number, fine: number): number {
 }
 
 /** bme280_compensate_H_int32: %RH. */
-export function compensateH(adcH: number, fine: number): number {
+function compensateH(adcH: number, fine: number): number {
   let vx = fine - 76800;
   vx =
     ((((adcH << 14) - (CAL.H4 << 20) - CAL.H5 * vx + 16384) >> 15) *

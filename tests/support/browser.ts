@@ -4,7 +4,7 @@ import { type Browser, chromium, type Page } from 'playwright-core';
 
 /** Debian's Chromium (package `chromium`); playwright-core never downloads a browser of its own. */
 export const CHROMIUM = process.env.HUB_CHROMIUM ?? '/usr/bin/chromium';
-export const ARTIFACTS = join(import.meta.dirname, '..', 'artifacts');
+const ARTIFACTS = join(import.meta.dirname, '..', 'artifacts');
 
 export interface TestBrowser {
   browser: Browser;

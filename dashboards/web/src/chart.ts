@@ -100,7 +100,7 @@ export class SensorChart {
     let cut = 0;
     while (cut < this.#ts.length && this.#ts[cut]! < from) cut++;
     if (cut > 0) for (const a of [this.#ts, this.#mean, this.#min, this.#max]) a.splice(0, cut);
-    const conv = converter(this.unit, this.metric.endsWith('_difference'));
+    const conv = converter(this.unit, this.metric);
     const data: uPlot.AlignedData = [
       this.#ts.map((t) => t / 1000),
       this.#min.map(conv.fn),

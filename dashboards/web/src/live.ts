@@ -9,7 +9,7 @@ import {
 } from './api.js';
 
 /** How often views repaint at most: readings arrive far faster than a person can read them. */
-export const REPAINT_MS = 500;
+const REPAINT_MS = 500;
 /** The overview's trend: the last TREND_SPAN_MS in TREND_POINTS buckets. */
 const TREND_SPAN_MS = 15 * 60_000;
 const TREND_POINTS = 30;

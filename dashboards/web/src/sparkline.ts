@@ -1,5 +1,5 @@
-export const SPARK_W = 80;
-export const SPARK_H = 22;
+const SPARK_W = 80;
+const SPARK_H = 22;
 
 /** A small trend line on a canvas: cheaper than a chart per sensor when there are thousands. */
 export function drawSparkline(canvas: HTMLCanvasElement, input: readonly number[], color: string): void {

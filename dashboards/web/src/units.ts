@@ -1,3 +1,4 @@
+import { metricDef } from '../../../hub/core/metrics.js';
 import { convert, resolveUnit } from '../../../hub/core/units.js';
 
 /**
@@ -59,12 +60,11 @@ export function onUnitsChange(fn: () => void): () => void {
 
 /**
  * A converter from a canonical unit to the viewer's choice; differences (a metric
- * such as temperature_difference) get the scale only, never the offset.
+ * such as temperature_difference) get the scale only, never the offset, as in the
+ * hub's own unit step (the same metric table decides).
  */
-export function converter(
-  canonical: string,
-  difference = false,
-): { fn: (v: number) => number; label: string } {
+export function converter(canonical: string, metric: string): { fn: (v: number) => number; label: string } {
+  const difference = metricDef(metric)?.difference === true;
   const target = displayUnit(canonical);
   const from = resolveUnit(canonical);
   const to = resolveUnit(target);

@@ -90,7 +90,7 @@ export function mountDevice(root: HTMLElement, store: LiveStore, id: string, onl
     }
     const values = Object.values(d.sensors)
       .map((s) => {
-        const c = converter(s.unit, s.metric.endsWith('_difference'));
+        const c = converter(s.unit, s.metric);
         return `${s.sensor} ${formatValue(c.fn(s.value))} ${c.label}`;
       })
       .join(' · ');

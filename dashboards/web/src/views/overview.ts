@@ -140,7 +140,7 @@ export function mountOverview(root: HTMLElement, store: LiveStore): Unmount {
           ),
         );
       }
-      const conv = converter(s.unit, s.metric.endsWith('_difference'));
+      const conv = converter(s.unit, s.metric);
       setText(c.value, formatValue(conv.fn(s.value)));
       setText(c.unit, conv.label);
       const t = store.trends.get(`${id}/${s.sensor}`);
