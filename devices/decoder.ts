@@ -1,5 +1,6 @@
 import type { Availability } from '../hub/core/bus.js';
-import type { RawMessage, ReadingQuality } from '../hub/core/reading.js';
+import type { RawMessage } from '../hub/core/raw-message.js';
+import type { ReadingQuality } from '../hub/core/reading.js';
 import type { RejectError } from '../hub/errors.js';
 import type { MetaCache } from './meta-cache.js';
 

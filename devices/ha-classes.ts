@@ -38,32 +38,34 @@ export interface HaSensorClass {
   stateClass?: 'measurement' | 'total_increasing';
 }
 
+/** A numeric HA sensor; most are measurements, counters (energy) are total_increasing. */
+const sensor = (
+  deviceClass: string,
+  unit: string,
+  stateClass: HaSensorClass['stateClass'] = 'measurement',
+): HaSensorClass => ({ component: 'sensor', deviceClass, unit, stateClass });
+
 /** How the hub announces a canonical metric; units are the HA spellings of the canonical ones. */
 export const METRIC_TO_HA: Readonly<Record<string, HaSensorClass>> = {
-  temperature: { component: 'sensor', deviceClass: 'temperature', unit: '°C', stateClass: 'measurement' },
-  dew_point: { component: 'sensor', deviceClass: 'temperature', unit: '°C', stateClass: 'measurement' },
-  humidity: { component: 'sensor', deviceClass: 'humidity', unit: '%', stateClass: 'measurement' },
-  moisture: { component: 'sensor', deviceClass: 'moisture', unit: '%', stateClass: 'measurement' },
-  pressure: { component: 'sensor', deviceClass: 'pressure', unit: 'Pa', stateClass: 'measurement' },
-  illuminance: { component: 'sensor', deviceClass: 'illuminance', unit: 'lx', stateClass: 'measurement' },
-  voltage: { component: 'sensor', deviceClass: 'voltage', unit: 'V', stateClass: 'measurement' },
-  current: { component: 'sensor', deviceClass: 'current', unit: 'A', stateClass: 'measurement' },
-  power: { component: 'sensor', deviceClass: 'power', unit: 'W', stateClass: 'measurement' },
-  energy: { component: 'sensor', deviceClass: 'energy', unit: 'Wh', stateClass: 'total_increasing' },
-  battery: { component: 'sensor', deviceClass: 'battery', unit: '%', stateClass: 'measurement' },
-  co2: { component: 'sensor', deviceClass: 'carbon_dioxide', unit: 'ppm', stateClass: 'measurement' },
-  voc: {
-    component: 'sensor',
-    deviceClass: 'volatile_organic_compounds_parts',
-    unit: 'ppm',
-    stateClass: 'measurement',
-  },
-  pm2_5: { component: 'sensor', deviceClass: 'pm25', unit: 'µg/m³', stateClass: 'measurement' },
-  pm10: { component: 'sensor', deviceClass: 'pm10', unit: 'µg/m³', stateClass: 'measurement' },
-  rssi: { component: 'sensor', deviceClass: 'signal_strength', unit: 'dBm', stateClass: 'measurement' },
-  distance: { component: 'sensor', deviceClass: 'distance', unit: 'm', stateClass: 'measurement' },
-  wind_speed: { component: 'sensor', deviceClass: 'wind_speed', unit: 'm/s', stateClass: 'measurement' },
-  frequency: { component: 'sensor', deviceClass: 'frequency', unit: 'Hz', stateClass: 'measurement' },
+  temperature: sensor('temperature', '°C'),
+  dew_point: sensor('temperature', '°C'),
+  humidity: sensor('humidity', '%'),
+  moisture: sensor('moisture', '%'),
+  pressure: sensor('pressure', 'Pa'),
+  illuminance: sensor('illuminance', 'lx'),
+  voltage: sensor('voltage', 'V'),
+  current: sensor('current', 'A'),
+  power: sensor('power', 'W'),
+  energy: sensor('energy', 'Wh', 'total_increasing'),
+  battery: sensor('battery', '%'),
+  co2: sensor('carbon_dioxide', 'ppm'),
+  voc: sensor('volatile_organic_compounds_parts', 'ppm'),
+  pm2_5: sensor('pm25', 'µg/m³'),
+  pm10: sensor('pm10', 'µg/m³'),
+  rssi: sensor('signal_strength', 'dBm'),
+  distance: sensor('distance', 'm'),
+  wind_speed: sensor('wind_speed', 'm/s'),
+  frequency: sensor('frequency', 'Hz'),
   motion: { component: 'binary_sensor', deviceClass: 'motion' },
   occupancy: { component: 'binary_sensor', deviceClass: 'occupancy' },
   contact: { component: 'binary_sensor', deviceClass: 'opening' },

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:net';
 import { Aedes, type AedesPublishPacket, type Client } from 'aedes';
 import type { Logger } from 'pino';
-import type { RawMessage } from './core/reading.js';
+import type { RawMessage } from './core/raw-message.js';
 import { HubError } from './errors.js';
 
 export interface BrokerOptions {

@@ -3,7 +3,8 @@ import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import type { EventBus } from './core/bus.js';
 import type { QuarantineEntry } from './core/quarantine-entry.js';
-import { isValidId, type RawMessage } from './core/reading.js';
+import type { RawMessage } from './core/raw-message.js';
+import { isValidId } from './core/reading.js';
 import { QUARANTINE_REASONS, type QuarantineReason } from './errors.js';
 
 export interface QuarantineOptions {

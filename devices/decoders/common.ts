@@ -1,5 +1,5 @@
 import { metricFor } from '../../hub/core/metrics.js';
-import type { RawMessage } from '../../hub/core/reading.js';
+import type { RawMessage } from '../../hub/core/raw-message.js';
 import { resolveUnit } from '../../hub/core/units.js';
 import { RejectError } from '../../hub/errors.js';
 import { isPlainObject, parseJson, payloadText } from './payload.js';

@@ -1,5 +1,5 @@
 import type { Availability } from '../../hub/core/bus.js';
-import type { RawMessage } from '../../hub/core/reading.js';
+import type { RawMessage } from '../../hub/core/raw-message.js';
 import { RejectError } from '../../hub/errors.js';
 import type { DecodeContext, DecodeResult, DecoderDefinition } from '../decoder.js';
 import { guessMetric, jsonObject, metricFromUnit, own } from './common.js';

@@ -24,14 +24,3 @@ export const ID_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
 export function isValidId(id: string): boolean {
   return ID_PATTERN.test(id);
 }
-
-/** A message as it entered the hub, before any decoding. */
-export interface RawMessage {
-  topic: string;
-  payload: Buffer;
-  /** Hub receive time, epoch ms. */
-  receivedAt: number;
-  source: ReadingSource;
-  /** MQTT client id of the publisher, when there is one. */
-  clientId?: string;
-}

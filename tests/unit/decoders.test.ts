@@ -4,7 +4,7 @@ import { asResult, type DecodeContext } from '../../devices/decoder.js';
 import { buildDecoders } from '../../devices/decoders/index.js';
 import { MetaCache } from '../../devices/meta-cache.js';
 import { EventBus } from '../../hub/core/bus.js';
-import type { RawMessage } from '../../hub/core/reading.js';
+import type { RawMessage } from '../../hub/core/raw-message.js';
 import { Pipeline } from '../../hub/pipeline/pipeline.js';
 import { SeriesClock } from '../../hub/pipeline/series-clock.js';
 import { Quarantine } from '../../hub/quarantine.js';

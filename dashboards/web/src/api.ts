@@ -1,5 +1,11 @@
 /** The hub's HTTP API as the dashboard uses it. Types mirror hub/registry.ts and hub/http/*. */
 
+// Type-only imports (erased from the bundle): the page and the hub cannot disagree on these.
+import type { QuarantineEntry } from '../../../hub/core/quarantine-entry.js';
+import type { Reading } from '../../../hub/core/reading.js';
+
+export type { QuarantineEntry, Reading };
+
 export type DeviceStateName = 'online' | 'stale' | 'offline' | 'unknown';
 
 export interface SensorState {
@@ -22,17 +28,6 @@ export interface DeviceState {
   lastSeen?: number;
   restored?: boolean;
   sensors: Record<string, SensorState>;
-}
-
-export interface Reading {
-  device: string;
-  sensor: string;
-  metric: string;
-  value: number;
-  unit: string;
-  ts: number;
-  source: string;
-  quality: string;
 }
 
 export interface HistoryPoint {
@@ -59,18 +54,6 @@ export interface History {
 export interface Trends {
   every: number;
   series: Array<{ device: string; sensor: string; ts: number[]; values: number[] }>;
-}
-
-export interface QuarantineEntry {
-  device: string;
-  topic: string;
-  reason: string;
-  detail: string;
-  payload: string;
-  size: number;
-  truncated: boolean;
-  receivedAt: number;
-  clientId?: string;
 }
 
 export interface HubStatus {
