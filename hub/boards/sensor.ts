@@ -39,11 +39,21 @@ export class SensorSampler {
   readonly #ctrl: ControllerDef;
   readonly #last: Array<{ value: number; at: number } | undefined> = [];
 
+  /** Per output, worked out once: the series it feeds (sensor, metric, unit). */
+  readonly #names: Array<{ sensor: string; metric: string; unit: string | undefined }>;
+
   constructor(
     private readonly device: string,
     private readonly cfg: BoardSensorConfig,
   ) {
     this.#ctrl = controllerOf(cfg);
+    const many = this.#ctrl.outputs.length > 1;
+    this.#names = this.#ctrl.outputs.map((o) => ({
+      // Several readings of one part: "<id>.<metric>" keeps each its own series.
+      sensor: many ? `${cfg.id}.${o.metric}` : cfg.id,
+      metric: many ? o.metric : (cfg.metric ?? o.metric),
+      unit: many ? o.unit : (cfg.unit ?? (cfg.metric ? undefined : o.unit)),
+    }));
   }
 
   reset(): void {
@@ -52,7 +62,6 @@ export class SensorSampler {
 
   sample(values: ReadonlyArray<number | null>, ts: number): Candidate[] {
     const out: Candidate[] = [];
-    const many = this.#ctrl.outputs.length > 1;
     this.#ctrl.outputs.forEach((o, i) => {
       const raw = values[i];
       if (raw === null || raw === undefined) return; // not measured yet (I2C parts warm up)
@@ -69,12 +78,12 @@ export class SensorSampler {
         if (Math.abs(v - last.value) < this.cfg.deadband && quiet) return;
       }
       this.#last[i] = { value: v, at: ts };
+      const { sensor, metric, unit } = this.#names[i]!;
       out.push({
         device: this.device,
-        // Several readings of one part: "<id>.<metric>" keeps each its own series.
-        sensor: many ? `${this.cfg.id}.${o.metric}` : this.cfg.id,
-        metric: many ? o.metric : (this.cfg.metric ?? o.metric),
-        unit: many ? o.unit : (this.cfg.unit ?? (this.cfg.metric ? undefined : o.unit)),
+        sensor,
+        metric,
+        unit,
         value: v,
         // No device time: the pipeline stamps the sample time (receivedAt) and keeps
         // two samples of one series in the same millisecond apart.
