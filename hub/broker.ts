@@ -33,13 +33,16 @@ export class Broker {
   #aedes: Aedes | undefined;
   #server: Server | undefined;
   #port = 0;
-  readonly #paused = new WeakSet<Client>();
+  /** Clients not read until the spool catches up (QoS 0 backpressure). */
+  readonly #held = new WeakSet<Client>();
+  /** Clients paused for fairness, in the order they get their next turn. */
+  readonly #waiting = new Set<Client>();
+  #turnArmed = false;
   #sliceStart = 0;
   /** client id -> topic filters it subscribed to */
   readonly #filters = new Map<string, Set<string>>();
   /** watched topic prefix -> how many subscribed filters can match under it */
   readonly #listeners = new Map<string, number>();
-  #yielding = false;
 
   constructor(private readonly opts: BrokerOptions) {}
 
@@ -99,39 +102,58 @@ export class Broker {
 
   /** Stops reading a client until `until` settles (see authorizePublish). */
   #hold(client: Client, until: Promise<void>): void {
-    if (this.#paused.has(client)) return;
-    const c = client as unknown as { pause(): void; resume(): void; _parsingBatch: number };
-    this.#paused.add(client);
-    c.pause();
+    if (this.#held.has(client)) return;
+    this.#held.add(client);
+    (client as unknown as Pausable).pause();
     const resume = () => {
-      this.#paused.delete(client);
-      if (client.closed) return;
-      // Aedes counts the packets of a read in _parsingBatch and reads again when it
-      // drops to 0, but a callback that finds the client paused returns without
-      // counting down. Every QoS 0 packet of that read has completed by now (they
-      // complete synchronously), so the next read may start: resume() counts 1 down.
-      c._parsingBatch = 1;
-      c.resume();
+      this.#held.delete(client);
+      this.#resume(client);
     };
     until.then(resume, resume);
   }
 
+  /** Reads a paused client again, unless it is still held or waiting for its turn. */
+  #resume(client: Client): void {
+    if (client.closed || this.#held.has(client) || this.#waiting.has(client)) return;
+    const c = client as unknown as Pausable;
+    // Aedes counts the packets of a read in _parsingBatch and reads again when it
+    // drops to 0, but a callback that finds the client paused returns without
+    // counting down. Every QoS 0 packet of that read has completed by now (they
+    // complete synchronously), so the next read may start: resume() counts 1 down.
+    c._parsingBatch = 1;
+    c.resume();
+  }
+
   /**
-   * Pauses every client until the next timers phase, so the sockets still to be read
-   * in this poll phase wait (their data stays in the kernel) and other work runs.
+   * Pauses every client and queues it for a later turn, so the sockets still to be
+   * read wait (their data stays in the kernel) and other work runs first.
    */
   #yieldAll(): void {
     const aedes = this.#aedes;
-    if (!aedes || this.#yielding) return;
-    this.#yielding = true;
-    const gate = new Promise<void>((r) =>
-      setTimeout(() => {
-        this.#yielding = false;
-        r();
-      }, 0),
-    );
+    if (!aedes || this.#turnArmed) return;
     const clients = (aedes as unknown as { clients: Record<string, Client> }).clients;
-    for (const id in clients) this.#hold(clients[id]!, gate);
+    for (const id in clients) {
+      const client = clients[id]!;
+      (client as unknown as Pausable).pause();
+      // A client already waiting keeps its place; the one that used up the slice goes last.
+      this.#waiting.add(client);
+    }
+    this.#turnArmed = true;
+    // setImmediate, not a timer: the poll phase in between runs what waited (InfluxDB
+    // responses, spool commits, HTTP) without the 1 ms floor of setTimeout.
+    setImmediate(() => this.#nextTurn());
+  }
+
+  /** Resumes waiting clients one by one until one of them uses up the new slice. */
+  #nextTurn(): void {
+    this.#turnArmed = false;
+    this.#sliceStart = 0;
+    for (const client of this.#waiting) {
+      this.#waiting.delete(client);
+      this.#resume(client);
+      // That client's backlog used up the slice: #yieldAll queued everyone again.
+      if (this.#turnArmed) return;
+    }
   }
 
   /** True once the current stretch of ingest has run longer than SLICE_MS. */
@@ -191,8 +213,9 @@ export class Broker {
         // alive, and one socket read can carry thousands, whereas a paused client is
         // simply not read (its backlog stays in the kernel's socket buffer) until the
         // spool has caught up.
-        done(null);
+        // Paused before done(): done() of the last packet of a read would read the next one.
         this.#hold(client, pending);
+        done(null);
         return;
       }
       if (!pending && packet.qos === 0 && this.#overSlice()) {
@@ -200,8 +223,8 @@ export class Broker {
         // all readable sockets in one poll phase, so a burst could keep the event loop
         // for a second; InfluxDB responses, commits and HTTP would wait that long. After
         // SLICE_MS of ingest, no client is read again before a later turn.
-        done(null);
         this.#yieldAll();
+        done(null);
         return;
       }
       if (pending) {
@@ -231,6 +254,7 @@ export class Broker {
     // _disconnected is set only by a DISCONNECT packet: the same test Aedes uses to
     // decide whether to publish a client's will [MQTT-3.1.2-8].
     aedes.on('clientDisconnect', (c) => {
+      this.#waiting.delete(c);
       this.#dropFilters(c.id);
       opts.onClientDisconnect?.(c.id, (c as unknown as { _disconnected?: boolean })._disconnected === true);
     });
@@ -285,6 +309,13 @@ export class Broker {
     if (aedes) await new Promise<void>((r) => aedes.close(() => r()));
     await closed;
   }
+}
+
+/** The parts of an Aedes client that flow control uses (not in its typings). */
+interface Pausable {
+  pause(): void;
+  resume(): void;
+  _parsingBatch: number;
 }
 
 /** True when a filter can match some topic that starts with the levels of `prefix`. */

@@ -7,30 +7,40 @@
  * exactly this: a device that is online but whose sensor stopped reporting).
  */
 export class IntervalLearner {
-  readonly #gaps: number[] = [];
-  #last: number | undefined;
   /** Gaps kept; an odd number gives a true median. */
   static readonly WINDOW = 9;
   /** Gaps needed before the learned interval is trusted. */
   static readonly MIN_GAPS = 2;
+  /** The last WINDOW gaps, a ring; noted for every reading, so nothing is allocated here. */
+  readonly #gaps = new Float64Array(IntervalLearner.WINDOW);
+  #count = 0;
+  #next = 0;
+  #last: number | undefined;
+  static readonly #scratch = new Float64Array(IntervalLearner.WINDOW);
 
   #median: number | undefined;
 
-  note(ts: number): void {
-    if (this.#last !== undefined) {
-      const gap = ts - this.#last;
-      // Readings of one message (gap 0) or replays out of order teach nothing.
-      if (gap > 0) {
-        this.#gaps.push(gap);
-        if (this.#gaps.length > IntervalLearner.WINDOW) this.#gaps.shift();
-        // Computed here, once per gap, not on every read of `interval`.
-        if (this.#gaps.length >= IntervalLearner.MIN_GAPS) {
-          const sorted = [...this.#gaps].sort((a, b) => a - b);
-          this.#median = sorted[Math.floor(sorted.length / 2)];
-        }
-      }
-    }
+  /** Notes a reading's time; true when the learned interval changed. */
+  note(ts: number): boolean {
+    const last = this.#last;
     this.#last = ts;
+    if (last === undefined) return false;
+    const gap = ts - last;
+    // Readings of one message (gap 0) or replays out of order teach nothing.
+    if (!(gap > 0)) return false;
+    this.#gaps[this.#next] = gap;
+    this.#next = (this.#next + 1) % IntervalLearner.WINDOW;
+    if (this.#count < IntervalLearner.WINDOW) this.#count++;
+    if (this.#count < IntervalLearner.MIN_GAPS) return false;
+    // Computed here, once per gap, not on every read of `interval`.
+    const n = this.#count;
+    const sorted = IntervalLearner.#scratch.subarray(0, n);
+    sorted.set(n === IntervalLearner.WINDOW ? this.#gaps : this.#gaps.subarray(0, n));
+    sorted.sort();
+    const median = sorted[n >> 1];
+    if (median === this.#median) return false;
+    this.#median = median;
+    return true;
   }
 
   /** Median gap in ms, or undefined until enough gaps were seen. */

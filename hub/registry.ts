@@ -157,9 +157,10 @@ export class DeviceRegistry {
         learner = new IntervalLearner();
         learners.set(r.sensor, learner);
       }
-      learner.note(now);
+      const learned = learner.note(now);
       let s = d.sensors[r.sensor];
       const wasStale = s?.stale === true;
+      const isNew = s === undefined;
       if (!s) {
         s = {
           sensor: r.sensor,
@@ -183,7 +184,8 @@ export class DeviceRegistry {
       }
       s.lastSeen = now;
       s.stale = false;
-      this.#applyInterval(r.device, r.sensor, s, learner);
+      // Configured intervals are fixed: only a new sensor or a newly learned interval changes it.
+      if (learned || isNew) this.#applyInterval(r.device, r.sensor, s, learner);
       if (wasStale) this.bus.emit('stale', r.device, r.sensor, false, now);
       if (d.state !== 'online') this.#set(d, 'online', 'reading');
     }

@@ -1,4 +1,3 @@
-import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { QuarantineEntry } from './quarantine-entry.js';
 import type { Reading } from './reading.js';
@@ -26,46 +25,48 @@ export interface HubEvents {
 }
 
 type Listener<K extends keyof HubEvents> = (...args: HubEvents[K]) => void;
+/** Every event has at most four arguments: listeners are called without building an array. */
+type Call = (a?: unknown, b?: unknown, c?: unknown, d?: unknown) => void;
 
 /**
- * A typed event bus over EventEmitter. A listener that throws is logged and the
- * other listeners still run: one broken consumer must not take the pipeline down.
+ * A typed event bus. A listener that throws is logged and the other listeners still
+ * run: one broken consumer must not take the pipeline down. Hand-written rather than
+ * an EventEmitter because 'readings' fires for every message: no argument arrays, no
+ * domain or error-event handling on that path.
  */
 export class EventBus {
-  readonly #emitter = new EventEmitter({ captureRejections: false });
-  readonly #owners = new Map<object, Array<[keyof HubEvents, (...args: unknown[]) => void]>>();
+  /** Per event, its listeners; replaced (never changed in place) on on/removeAll, so an emit in progress is not disturbed. */
+  readonly #listeners = new Map<keyof HubEvents, ReadonlyArray<[owner: object, fn: Call]>>();
 
-  constructor(private readonly log: Logger) {
-    this.#emitter.setMaxListeners(100);
-  }
+  constructor(private readonly log: Logger) {}
 
   on<K extends keyof HubEvents>(owner: object, event: K, listener: Listener<K>): void {
-    const guarded = (...args: unknown[]) => {
+    this.#listeners.set(event, [...(this.#listeners.get(event) ?? []), [owner, listener as unknown as Call]]);
+  }
+
+  emit<K extends keyof HubEvents>(event: K, ...args: HubEvents[K]): void;
+  emit(event: keyof HubEvents, a?: unknown, b?: unknown, c?: unknown, d?: unknown): void {
+    const list = this.#listeners.get(event);
+    if (!list) return;
+    for (let i = 0; i < list.length; i++) {
       try {
-        listener(...(args as HubEvents[K]));
+        list[i]![1](a, b, c, d);
       } catch (err) {
         this.log.error({ err, event }, 'bus listener failed');
       }
-    };
-    this.#emitter.on(event, guarded);
-    const list = this.#owners.get(owner) ?? [];
-    list.push([event, guarded]);
-    this.#owners.set(owner, list);
-  }
-
-  emit<K extends keyof HubEvents>(event: K, ...args: HubEvents[K]): void {
-    this.#emitter.emit(event, ...args);
+    }
   }
 
   /** Removes every listener an owner added: each module calls this in its stop(). */
   removeAll(owner: object): void {
-    for (const [event, fn] of this.#owners.get(owner) ?? []) {
-      this.#emitter.off(event, fn);
+    for (const [event, list] of this.#listeners) {
+      const kept = list.filter(([o]) => o !== owner);
+      if (kept.length === 0) this.#listeners.delete(event);
+      else if (kept.length !== list.length) this.#listeners.set(event, kept);
     }
-    this.#owners.delete(owner);
   }
 
   listenerCount(event: keyof HubEvents): number {
-    return this.#emitter.listenerCount(event);
+    return this.#listeners.get(event)?.length ?? 0;
   }
 }

@@ -1,5 +1,5 @@
 import type { Candidate } from '../../devices/decoder.js';
-import { metricDef, metricFor } from '../core/metrics.js';
+import { type MetricDef, metricDef, metricFor } from '../core/metrics.js';
 import { isValidId, type Reading } from '../core/reading.js';
 import { NUMBER, parseDeviceTime } from '../core/time.js';
 import { convert, knownUnitCodes, resolveUnit } from '../core/units.js';
@@ -13,6 +13,8 @@ export interface Draft extends Reading {
   receivedAt: number;
   /** Set by report-on-change: the reading is dropped, neither stored nor quarantined. */
   suppressed?: boolean;
+  /** The known metric's unit and range, set by the metric step (undefined: not a known metric). */
+  def?: MetricDef | undefined;
 }
 
 export interface StepContext {
@@ -63,6 +65,31 @@ export function toNumber(v: unknown, what: string): number {
   throw new RejectError('not_a_number', `${what} is ${kind}, expected a number`);
 }
 
+/** Metric names already worked out, from sensor names and from names a decoder gave (bounded). */
+const fromSensor = new Map<string, string>();
+const fromGiven = new Map<string, string>();
+
+/**
+ * The metric of a sensor name (an alias like "temp" or the lowercased name) or of a
+ * name a decoder gave. Asked for every reading with few distinct names: the answer
+ * is remembered; a name that is no valid id is rejected every time.
+ */
+function metricNamed(name: string, isSensor: boolean): string {
+  const cache = isSensor ? fromSensor : fromGiven;
+  const hit = cache.get(name);
+  if (hit !== undefined) return hit;
+  const m = isSensor ? (metricFor(name) ?? name.toLowerCase()) : name;
+  if (!isValidId(m))
+    throw new RejectError(
+      'invalid_id',
+      `metric ${JSON.stringify(m.slice(0, 80))} is not of [A-Za-z0-9_.-]{1,64}`,
+    );
+  const metric = metricFor(m) ?? m;
+  if (cache.size >= 10_000) cache.clear();
+  cache.set(name, metric);
+  return metric;
+}
+
 export const STEPS: readonly Step[] = [
   {
     name: 'ids',
@@ -89,19 +116,15 @@ export const STEPS: readonly Step[] = [
   {
     name: 'metric',
     run(d) {
-      const m = d.candidate.metric ?? metricFor(d.sensor) ?? d.sensor.toLowerCase();
-      if (!isValidId(m))
-        throw new RejectError(
-          'invalid_id',
-          `metric ${JSON.stringify(m.slice(0, 80))} is not of [A-Za-z0-9_.-]{1,64}`,
-        );
-      d.metric = metricFor(m) ?? m;
+      const given = d.candidate.metric;
+      d.metric = given === undefined ? metricNamed(d.sensor, true) : metricNamed(given, false);
+      d.def = metricDef(d.metric);
     },
   },
   {
     name: 'unit',
     run(d) {
-      const known = metricDef(d.metric);
+      const known = d.def;
       const given = d.candidate.unit;
       if (given === undefined) {
         d.unit = known?.unit ?? '1';
@@ -133,7 +156,7 @@ export const STEPS: readonly Step[] = [
   {
     name: 'range',
     run(d) {
-      const known = metricDef(d.metric);
+      const known = d.def;
       if (known && (d.value < known.min || d.value > known.max)) {
         throw new RejectError(
           'out_of_range',

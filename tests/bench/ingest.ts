@@ -40,7 +40,7 @@ const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 async function startPublishers(
   url: string,
   sc: Scenario,
-): Promise<{ go(): Promise<{ ms: number }>; proc: ChildProcess }> {
+): Promise<{ go(): Promise<{ ms: number; cpuUs: number }>; proc: ChildProcess }> {
   const opts: PublisherOptions = {
     url,
     clients: CLIENTS,
@@ -65,7 +65,7 @@ async function startPublishers(
     proc,
     go: () =>
       new Promise((resolve) => {
-        proc.once('message', (m) => resolve(m as { ms: number }));
+        proc.once('message', (m) => resolve(m as { ms: number; cpuUs: number }));
         proc.send('go');
       }),
   };
@@ -93,8 +93,23 @@ function histPercentile(text: string, name: string, p: number): number {
 
 const metric = (text: string, re: RegExp) => Number(re.exec(text)?.[1] ?? 0);
 
+/** CPU seconds (user + system) a process has used so far, from /proc. */
+function cpuSeconds(pid: number | undefined): number {
+  if (!pid) return 0;
+  try {
+    // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / CLOCK_TICKS;
+  } catch {
+    return 0;
+  }
+}
+const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+
 async function runHub(
   influxUrl: string,
+  influxPid: number,
   query: (db: string, q: string) => Promise<number>,
   sc: Scenario,
   database: string,
@@ -118,17 +133,30 @@ async function runHub(
   try {
     const pubs = await startPublishers(hub.mqttUrl, sc);
     const expected = CLIENTS * Math.round(sc.messages * SCALE) * sc.readingsPerMessage;
+    const cpu0 = [hub.proc.pid, influxPid].map(cpuSeconds);
     const t0 = performance.now();
     const published = pubs.go();
     let text = '';
     const deadline = Date.now() + 300_000;
+    const timeline: string[] = [];
     for (;;) {
       text = await (await fetch(`${hub.httpUrl}/metrics`)).text();
+      if (process.env.BENCH_DEBUG)
+        timeline.push(
+          `${Math.round(performance.now() - t0)}ms in=${metric(text, /^hub_messages_total (\d+)/m)} out=${metric(text, /^hub_influx_points_written_total (\d+)/m)} fl=${metric(text, /^hub_influx_writes_in_flight (\d+)/m)}`,
+        );
       if (metric(text, /^hub_influx_points_written_total (\d+)/m) >= expected || Date.now() > deadline) break;
       await new Promise((r) => setTimeout(r, 25));
     }
     const ms = performance.now() - t0;
-    const pubMs = (await published).ms;
+    const messages = expected / sc.readingsPerMessage;
+    const [hubCpu, influxCpu] = [hub.proc.pid, influxPid].map(
+      (pid, i) => ((cpuSeconds(pid) - cpu0[i]!) * 1e6) / messages,
+    );
+    // The publishers may have exited by now: they report their own CPU time.
+    const { ms: pubMs, cpuUs: pubCpuTotal } = await published;
+    const pubCpu = pubCpuTotal / messages;
+    if (process.env.BENCH_DEBUG) console.log(timeline.filter((_, i) => i % 4 === 0).join('\n'));
     if (process.env.BENCH_DEBUG)
       console.log(
         readFileSync(`/proc/${hub.proc.pid}/status`, 'utf8')
@@ -149,6 +177,9 @@ async function runHub(
       p50: histPercentile(text, 'hub_ingest_to_stored_seconds', 0.5) * 1000,
       p99: histPercentile(text, 'hub_ingest_to_stored_seconds', 0.99) * 1000,
       rssMb: rss,
+      hubCpuUs: hubCpu!,
+      pubCpuUs: pubCpu,
+      influxCpuUs: influxCpu!,
     };
   } finally {
     await hub.kill();
@@ -158,7 +189,7 @@ async function runHub(
 
 type HubRun = Awaited<ReturnType<typeof runHub>>;
 
-async function runMosquitto(port: number, sc: Scenario) {
+async function runMosquitto(port: number, mosqPid: number | undefined, sc: Scenario) {
   const total = CLIENTS * Math.round(sc.messages * SCALE);
   const sub = spawn(
     'mosquitto_sub',
@@ -170,13 +201,20 @@ async function runMosquitto(port: number, sc: Scenario) {
   const exited = new Promise<void>((r) => sub.once('exit', () => r()));
   await new Promise((r) => setTimeout(r, 300)); // subscribed
   const pubs = await startPublishers(`mqtt://127.0.0.1:${port}`, sc);
+  const cpu0 = cpuSeconds(mosqPid);
   const t0 = performance.now();
-  void pubs.go();
+  const published = pubs.go();
   const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 120_000));
   const res = await Promise.race([exited, timeout]);
   const ms = performance.now() - t0;
+  const brokerCpu = ((cpuSeconds(mosqPid) - cpu0) * 1e6) / total;
   if (res === 'timeout') sub.kill();
-  return { msgsPerSec: res === 'timeout' ? Number.NaN : (total * 1000) / ms };
+  const pubCpu = (await published).cpuUs / total;
+  return {
+    msgsPerSec: res === 'timeout' ? Number.NaN : (total * 1000) / ms,
+    brokerCpuUs: brokerCpu,
+    pubCpuUs: pubCpu,
+  };
 }
 
 function mosquittoVersion(): string {
@@ -204,7 +242,7 @@ await new Promise((r) => setTimeout(r, 300));
 try {
   for (const sc of SCENARIOS) {
     const hubRuns: HubRun[] = [];
-    const mosqRuns: Array<{ msgsPerSec: number }> = [];
+    const mosqRuns: Array<Awaited<ReturnType<typeof runMosquitto>>> = [];
     // One database per scenario, with a warm-up run first: the measured runs write into
     // series that exist, as a hub does in steady state (creating 60k new series costs
     // InfluxDB far more than writing to them). Each run uses new timestamps, so the
@@ -212,7 +250,7 @@ try {
     const database = uniqueDb('bench');
     let before = 0;
     for (let i = 0; i <= RUNS; i++) {
-      const r = await runHub(influx.url, (db) => influx.count(db), sc, database, before);
+      const r = await runHub(influx.url, influx.proc.pid, (db) => influx.count(db), sc, database, before);
       before += r.stored;
       if (i === 0) {
         console.log(
@@ -221,7 +259,7 @@ try {
         continue;
       }
       hubRuns.push(r);
-      mosqRuns.push(await runMosquitto(mosqPort, sc));
+      mosqRuns.push(await runMosquitto(mosqPort, mosq.pid, sc));
     }
     const h = (k: keyof HubRun) => median(hubRuns.map((r) => r[k]));
     const m = median(mosqRuns.map((r) => r.msgsPerSec));
@@ -229,8 +267,9 @@ try {
     console.log(
       `${sc.name.padEnd(12)} hub ${fmt(h('readingsPerSec'))} readings/s (${fmt(h('msgsPerSec'))} msg/s) into InfluxDB, ` +
         `latency p50 ${fmt(h('p50'))} ms p99 ${fmt(h('p99'))} ms, peak RSS ${fmt(h('rssMb'))} MB, ` +
-        `publishers done after ${fmt(h('publishMs'))} ms, stored ${hubRuns.map((r) => `${r.stored}/${r.expected}`).join(' ')}${lossless ? ' (no loss)' : ' LOSS'}, dropped ${h('dropped')}\n` +
-        `${''.padEnd(12)} mosquitto forwarding ${fmt(m)} msg/s; hub/mosquitto ${(h('msgsPerSec') / m).toFixed(2)}` +
+        `publishers done after ${fmt(h('publishMs'))} ms, ` +
+        `CPU per message: hub ${h('hubCpuUs').toFixed(1)} µs, publishers ${h('pubCpuUs').toFixed(1)} µs, influxd ${h('influxCpuUs').toFixed(1)} µs, stored ${hubRuns.map((r) => `${r.stored}/${r.expected}`).join(' ')}${lossless ? ' (no loss)' : ' LOSS'}, dropped ${h('dropped')}\n` +
+        `${''.padEnd(12)} mosquitto forwarding ${fmt(m)} msg/s (CPU per message: mosquitto ${median(mosqRuns.map((r) => r.brokerCpuUs)).toFixed(1)} µs, publishers ${median(mosqRuns.map((r) => r.pubCpuUs)).toFixed(1)} µs); hub/mosquitto ${(h('msgsPerSec') / m).toFixed(2)}` +
         `  [runs hub msg/s: ${hubRuns.map((r) => fmt(r.msgsPerSec)).join(', ')}; mosquitto: ${mosqRuns.map((r) => fmt(r.msgsPerSec)).join(', ')}]`,
     );
   }

@@ -1,6 +1,6 @@
 // The load of the ingest benchmark, in a process of its own so it does not share the
 // hub's event loop. Options as JSON in argv[2]; talks to the parent over IPC:
-// -> {ready}, <- 'go', -> {done, sent, ms}.
+// -> {ready}, <- 'go', -> {done, sent, ms, cpuUs}.
 import mqtt, { type MqttClient } from 'mqtt';
 
 export interface PublisherOptions {
@@ -65,8 +65,12 @@ const clients = await Promise.all(
 process.send!({ ready: true });
 process.once('message', async () => {
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   await Promise.all(clients.map((cl, c) => run(cl, c)));
   const ms = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
   await Promise.all(clients.map((cl) => cl.endAsync()));
-  process.send!({ done: true, sent: opts.clients * opts.messages, ms }, () => process.exit(0));
+  process.send!({ done: true, sent: opts.clients * opts.messages, ms, cpuUs: cpu.user + cpu.system }, () =>
+    process.exit(0),
+  );
 });
