@@ -19,32 +19,33 @@ export class IntervalLearner {
   static readonly #scratch = new Float64Array(IntervalLearner.WINDOW);
 
   #median: number | undefined;
+  #dirty = false;
 
-  /** Notes a reading's time; true when the learned interval changed. */
-  note(ts: number): boolean {
+  /** Notes a reading's time (for every reading: only records the gap). */
+  note(ts: number): void {
     const last = this.#last;
     this.#last = ts;
-    if (last === undefined) return false;
+    if (last === undefined) return;
     const gap = ts - last;
     // Readings of one message (gap 0) or replays out of order teach nothing.
-    if (!(gap > 0)) return false;
+    if (!(gap > 0)) return;
     this.#gaps[this.#next] = gap;
     this.#next = (this.#next + 1) % IntervalLearner.WINDOW;
     if (this.#count < IntervalLearner.WINDOW) this.#count++;
-    if (this.#count < IntervalLearner.MIN_GAPS) return false;
-    // Computed here, once per gap, not on every read of `interval`.
-    const n = this.#count;
-    const sorted = IntervalLearner.#scratch.subarray(0, n);
-    sorted.set(n === IntervalLearner.WINDOW ? this.#gaps : this.#gaps.subarray(0, n));
-    sorted.sort();
-    const median = sorted[n >> 1];
-    if (median === this.#median) return false;
-    this.#median = median;
-    return true;
+    this.#dirty = true;
   }
 
   /** Median gap in ms, or undefined until enough gaps were seen. */
   get interval(): number | undefined {
+    const n = this.#count;
+    if (this.#dirty && n >= IntervalLearner.MIN_GAPS) {
+      // Worked out when asked (staleness checks, the API), not per reading.
+      const sorted = IntervalLearner.#scratch.subarray(0, n);
+      sorted.set(n === IntervalLearner.WINDOW ? this.#gaps : this.#gaps.subarray(0, n));
+      sorted.sort();
+      this.#median = sorted[n >> 1];
+    }
+    this.#dirty = false;
     return this.#median;
   }
 }

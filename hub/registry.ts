@@ -157,7 +157,7 @@ export class DeviceRegistry {
         learner = new IntervalLearner();
         learners.set(r.sensor, learner);
       }
-      const learned = learner.note(now);
+      learner.note(now);
       let s = d.sensors[r.sensor];
       const wasStale = s?.stale === true;
       const isNew = s === undefined;
@@ -184,8 +184,8 @@ export class DeviceRegistry {
       }
       s.lastSeen = now;
       s.stale = false;
-      // Configured intervals are fixed: only a new sensor or a newly learned interval changes it.
-      if (learned || isNew) this.#applyInterval(r.device, r.sensor, s, learner);
+      // Configured intervals are fixed; learned ones are brought up to date when read (#refresh).
+      if (isNew) this.#applyInterval(r.device, r.sensor, s, learner);
       if (wasStale) this.bus.emit('stale', r.device, r.sensor, false, now);
       if (d.state !== 'online') this.#set(d, 'online', 'reading');
     }
@@ -211,6 +211,13 @@ export class DeviceRegistry {
    * Devices known only from storage wait for their first reading. Returns how many
    * sensors are stale.
    */
+  /** Brings the learned intervals of a device's sensors up to date (they are learned per reading, worked out when read). */
+  #refresh(d: DeviceState): DeviceState {
+    if (this.opts.expectedIntervalMs !== undefined) return d;
+    for (const id in d.sensors) this.#applyInterval(d.id, id, d.sensors[id]!);
+    return d;
+  }
+
   checkStale(): number {
     const now = this.#now();
     const factor = this.opts.staleAfter ?? 3;
@@ -218,7 +225,7 @@ export class DeviceRegistry {
     let n = 0;
     for (const d of this.#devices.values()) {
       let stale = 0;
-      const sensors = Object.values(d.sensors);
+      const sensors = Object.values(this.#refresh(d).sensors);
       for (const s of sensors) {
         if (s.expectedInterval !== null && !s.stale && now - s.lastSeen > factor * s.expectedInterval) {
           s.stale = true;
@@ -308,7 +315,8 @@ export class DeviceRegistry {
   }
 
   get(id: string): DeviceState | undefined {
-    return this.#devices.get(id);
+    const d = this.#devices.get(id);
+    return d && this.#refresh(d);
   }
 
   has(id: string): boolean {
@@ -327,7 +335,7 @@ export class DeviceRegistry {
   }
 
   list(): DeviceState[] {
-    return [...this.#devices.values()].sort((a, b) => a.id.localeCompare(b.id));
+    return [...this.#devices.values()].map((d) => this.#refresh(d)).sort((a, b) => a.id.localeCompare(b.id));
   }
 
   tagsOf(): Map<string, Record<string, string>> {

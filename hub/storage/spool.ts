@@ -26,7 +26,10 @@ export interface Chunk {
 }
 
 interface Group {
-  parts: string[];
+  /** Header, then the lines as UTF-8, written as they are appended. */
+  buf: Buffer;
+  /** Bytes of buf in use. */
+  len: number;
   count: number;
   bytes: number;
   firstAt: number;
@@ -41,6 +44,8 @@ interface Group {
 const HEADER = 12;
 /** A group is committed once it holds this much, even within one turn. */
 const GROUP_MAX_BYTES = 512 * 1024;
+/** A group's first buffer; it doubles as lines arrive. */
+const GROUP_FIRST_BYTES = 16 * 1024;
 
 /**
  * The durable queue between the pipeline and InfluxDB (issue 5). LMDB rather than a
@@ -125,15 +130,31 @@ export class Spool {
       });
       // A QoS 0 publisher never awaits this promise; a failed commit is logged by the caller of commit.
       done.catch(() => undefined);
-      g = { parts: [], count: 0, bytes: 0, firstAt: Date.now(), done, resolve, reject };
+      g = {
+        buf: Buffer.allocUnsafe(GROUP_FIRST_BYTES),
+        len: HEADER,
+        count: 0,
+        bytes: 0,
+        firstAt: Date.now(),
+        done,
+        resolve,
+        reject,
+      };
       this.#group = g;
       setImmediate(() => this.#commit());
     }
-    g.parts.push(lines);
+    // Written into the record's buffer now: no strings are kept (and joined) until the commit.
+    const room = lines.length * 3; // the most UTF-8 bytes a JS string of this length takes
+    if (g.len + room > g.buf.length) {
+      const grown = Buffer.allocUnsafe(Math.max(g.buf.length * 2, g.len + room));
+      g.buf.copy(grown, 0, 0, g.len);
+      g.buf = grown;
+    }
+    const written = g.buf.write(lines, g.len, 'utf8');
+    g.len += written;
     g.count += count;
-    // Line protocol here is ASCII apart from rare UTF-8 tag values: length is close enough for the cap.
-    g.bytes += lines.length;
-    this.#uncommittedBytes += lines.length;
+    g.bytes += written;
+    this.#uncommittedBytes += written;
     // Aedes parses a client's whole socket backlog in one macrotask when every publish
     // is handled synchronously (QoS 0), so "one turn" can be huge: cut the group here
     // to keep the strings held in memory small.
@@ -145,16 +166,9 @@ export class Spool {
     const g = this.#group;
     this.#group = undefined;
     if (!g) return;
-    const body = g.parts.length === 1 ? g.parts[0]! : g.parts.join('');
-    // The parts are cons-strings (ropes) several times their length: let them go now,
-    // not when the commit resolves.
-    g.parts = [];
-    const size = Buffer.byteLength(body);
-    const buf = Buffer.allocUnsafe(HEADER + size);
+    const buf = g.buf.subarray(0, g.len);
     buf.writeUInt32LE(g.count, 0);
     buf.writeDoubleLE(g.firstAt, 4);
-    // latin1 is a plain byte copy, faster than utf8 when every character is one byte.
-    buf.write(body, HEADER, size === body.length ? 'latin1' : 'utf8');
     const seq = this.#nextSeq++;
     this.#notDurable++;
     const committed = this.db.put(seq, buf);
