@@ -6,9 +6,12 @@
  * nothing came for staleAfter × that interval (Koenkk/zigbee2mqtt#27652 asks for
  * exactly this: a device that is online but whose sensor stopped reporting).
  */
+/** Where a median is worked out: one buffer for every learner. */
+const scratch = new Float64Array(9);
+
 export class IntervalLearner {
   /** Gaps kept; an odd number gives a true median. */
-  static readonly WINDOW = 9;
+  static readonly WINDOW = scratch.length;
   /** Gaps needed before the learned interval is trusted. */
   static readonly MIN_GAPS = 2;
   /** The last WINDOW gaps, a ring; noted for every reading, so nothing is allocated here. */
@@ -16,7 +19,6 @@ export class IntervalLearner {
   #count = 0;
   #next = 0;
   #last: number | undefined;
-  static readonly #scratch = new Float64Array(IntervalLearner.WINDOW);
 
   #median: number | undefined;
   #dirty = false;
@@ -40,7 +42,7 @@ export class IntervalLearner {
     const n = this.#count;
     if (this.#dirty && n >= IntervalLearner.MIN_GAPS) {
       // Worked out when asked (staleness checks, the API), not per reading.
-      const sorted = IntervalLearner.#scratch.subarray(0, n);
+      const sorted = scratch.subarray(0, n);
       sorted.set(n === IntervalLearner.WINDOW ? this.#gaps : this.#gaps.subarray(0, n));
       sorted.sort();
       this.#median = sorted[n >> 1];
