@@ -8,7 +8,8 @@ import { freePort } from '../../hub/core/net.js';
 import { eventually } from '../support/hub.js';
 
 const run = promisify(execFile);
-const CLI = ['--import', 'tsx', 'hub/cli.ts'];
+// The built CLI, as `npm start` runs it (npm test builds it first).
+const CLI = ['dist/hub/cli.js'];
 const children: ChildProcess[] = [];
 afterAll(() => {
   for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
