@@ -153,8 +153,10 @@ async function runHub(
       const deadline = Date.now() + 300_000;
       for (;;) {
         const text = await metricsText();
+        const mb = (re: RegExp) => Math.round(metric(text, re) / 2 ** 20);
         timeline?.push(
-          `${Math.round(performance.now() - t0)}ms in=${metric(text, /^hub_messages_total (\d+)/m)} out=${written(text)} fl=${metric(text, /^hub_influx_writes_in_flight (\d+)/m)}`,
+          `${Math.round(performance.now() - t0)}ms in=${metric(text, /^hub_messages_total (\d+)/m)} out=${written(text)} fl=${metric(text, /^hub_influx_writes_in_flight (\d+)/m)} ` +
+            `rss=${mb(/^hub_process_resident_memory_bytes (\d+)/m)} heap=${mb(/^hub_process_nodejs_heap_size_used_bytes (\d+)/m)}/${mb(/^hub_process_nodejs_heap_size_total_bytes (\d+)/m)} ext=${mb(/^hub_process_nodejs_external_memory_bytes (\d+)/m)}`,
         );
         if (written(text) >= n || Date.now() > deadline) return text;
         await new Promise((r) => setTimeout(r, 100));
@@ -183,7 +185,7 @@ async function runHub(
     // The publishers may have exited by now: they report their own CPU time.
     const { ms: pubMs, cpuUs: pubCpuTotal } = await published;
     const pubCpu = pubCpuTotal / messages;
-    if (process.env.BENCH_DEBUG) console.log(timeline.filter((_, i) => i % 4 === 0).join('\n'));
+    if (process.env.BENCH_DEBUG) console.log(timeline.join('\n'));
     if (process.env.BENCH_DEBUG)
       console.log(
         readFileSync(`/proc/${hub.proc.pid}/status`, 'utf8')
@@ -216,12 +218,22 @@ async function runHub(
 
 type HubRun = Awaited<ReturnType<typeof runHub>>;
 
+/** The V8 flags `npm start` passes (package.json), so the bench measures the hub as users run it. */
+function startFlags(): string[] {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    scripts: Record<string, string>;
+  };
+  return [...pkg.scripts.start!.matchAll(/--max-[a-z-]+-size=(\$\{\w+:-)?(\d+)\}?/g)].map(
+    (m) => `${m[0].slice(0, m[0].indexOf('=') + 1)}${m[2]}`,
+  );
+}
+
 /** Starts `node dist/hub/cli.js start` with a config file; resolves once it printed its URLs. */
 async function startCompiledHub(config: Record<string, unknown>, execArgv: string[]) {
   const file = join(config.dataDir as string, 'hub.yaml');
   writeFileSync(file, JSON.stringify(config)); // JSON is YAML
   const cli = fileURLToPath(new URL('../../dist/hub/cli.js', import.meta.url));
-  const proc = spawn(process.execPath, [...execArgv, cli, 'start', '--config', file], {
+  const proc = spawn(process.execPath, [...startFlags(), ...execArgv, cli, 'start', '--config', file], {
     stdio: ['ignore', 'inherit', 'pipe'],
   });
   const exited = new Promise<void>((r) => proc.once('exit', () => r()));
@@ -291,6 +303,7 @@ console.log(
   `hardware: ${cpus[0]?.model} x ${cpus.length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM; node ${process.version}; ` +
     `${execFileSync('influxd', ['version']).toString().trim()}; mosquitto ${mosquittoVersion()}`,
 );
+console.log(`hub: node ${startFlags().join(' ')} dist/hub/cli.js start (as npm start runs it)`);
 console.log(
   `load: ${CLIENTS} publishers in one separate process; ${RUNS} runs per scenario, each a new hub warmed up by a third of the load; medians\n`,
 );
