@@ -38,6 +38,8 @@ export class Broker {
   /** Clients paused for fairness, in the order they get their next turn. */
   readonly #waiting = new Set<Client>();
   #turnArmed = false;
+  /** Publishes waiting for a commit, by the commit's promise. */
+  readonly #acks = new Map<Promise<void>, Array<(err: Error | null) => void>>();
   #sliceStart = 0;
   /** client id -> topic filters it subscribed to */
   readonly #filters = new Map<string, Set<string>>();
@@ -98,6 +100,26 @@ export class Broker {
       this.#listeners.set(prefix, n);
     }
     return n > 0;
+  }
+
+  /**
+   * Acknowledges a publish once `pending` settles. The publishes of one spool commit
+   * share its promise: one reaction per commit calls them all, instead of one each.
+   */
+  #afterCommit(pending: Promise<void>, done: (err: Error | null) => void): void {
+    let list = this.#acks.get(pending);
+    if (!list) {
+      const all: Array<(err: Error | null) => void> = [];
+      list = all;
+      this.#acks.set(pending, all);
+      const release = (err?: unknown) => {
+        this.#acks.delete(pending);
+        if (err) this.opts.log.error({ err, publishes: all.length }, 'ingest failed');
+        for (let i = 0; i < all.length; i++) all[i]!(null);
+      };
+      pending.then(() => release(), release);
+    }
+    list.push(done);
   }
 
   /** Stops reading a client until `until` settles (see authorizePublish). */
@@ -227,15 +249,8 @@ export class Broker {
         done(null);
         return;
       }
-      if (pending) {
-        pending.then(
-          () => done(null),
-          (err) => {
-            log.error({ err, topic: packet.topic }, 'ingest failed');
-            done(null);
-          },
-        );
-      } else done(null);
+      if (pending) this.#afterCommit(pending, done);
+      else done(null);
     };
 
     aedes.on('client', (c) => {

@@ -141,21 +141,26 @@ export class DeviceRegistry {
     const now = this.#now();
     // On the hot path (every reading): the state objects are updated in place, and the
     // learners are found without building a key string.
+    // The readings of one message are of one device, nearly always: looked up once.
+    let d: DeviceState | undefined;
+    let learners: Map<string, IntervalLearner> | undefined;
     for (const r of rs) {
-      const d = this.#device(r.device);
-      d.source = r.source;
-      d.restored = undefined;
-      d.firstSeen ??= now;
-      d.lastSeen = now;
-      let learners = this.#learners.get(r.device);
-      if (!learners) {
-        learners = new Map();
-        this.#learners.set(r.device, learners);
+      if (d?.id !== r.device) {
+        d = this.#device(r.device);
+        d.source = r.source;
+        d.restored = undefined;
+        d.firstSeen ??= now;
+        d.lastSeen = now;
+        learners = this.#learners.get(r.device);
+        if (!learners) {
+          learners = new Map();
+          this.#learners.set(r.device, learners);
+        }
       }
-      let learner = learners.get(r.sensor);
+      let learner = learners!.get(r.sensor);
       if (!learner) {
         learner = new IntervalLearner();
-        learners.set(r.sensor, learner);
+        learners!.set(r.sensor, learner);
       }
       learner.note(now);
       let s = d.sensors[r.sensor];

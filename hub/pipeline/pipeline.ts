@@ -27,15 +27,25 @@ export interface PipelineOptions {
 }
 
 export interface IngestResult {
-  readings: Reading[];
+  readings: readonly Reading[];
   rejected: number;
   /** False when no decoder handles the topic. */
   handled: boolean;
   /** Readings report-on-change dropped: the sensor is alive, nothing new is stored. */
-  suppressed: Reading[];
+  suppressed: readonly Reading[];
   /** What the message said about device availability (LWT, status topics). */
-  availability: AvailabilityNote[];
+  availability: readonly AvailabilityNote[];
 }
+
+/** Shared by results that have none: nothing is allocated for what most messages lack. */
+const NONE: readonly never[] = Object.freeze([]);
+const UNHANDLED: IngestResult = Object.freeze({
+  readings: NONE,
+  rejected: 0,
+  handled: false,
+  suppressed: NONE,
+  availability: NONE,
+});
 
 /**
  * decode -> validate ids -> number -> metric -> unit -> range -> time -> tags.
@@ -58,7 +68,7 @@ export class Pipeline {
   ingest(msg: RawMessage): IngestResult {
     const levels = msg.topic.split('/');
     const decoder = this.decoderFor(levels);
-    if (!decoder) return { readings: [], rejected: 0, handled: false, suppressed: [], availability: [] };
+    if (!decoder) return UNHANDLED;
     // deviceOf only names the device of a quarantine entry: asked on rejection, not per message.
     if (msg.payload.length > this.opts.maxPayloadBytes) {
       this.opts.quarantine.add(
@@ -67,7 +77,7 @@ export class Pipeline {
         'payload_too_large',
         `payload of ${msg.payload.length} bytes is over the limit of ${this.opts.maxPayloadBytes} (mqtt.maxPayloadBytes)`,
       );
-      return { readings: [], rejected: 1, handled: true, suppressed: [], availability: [] };
+      return { readings: NONE, rejected: 1, handled: true, suppressed: NONE, availability: NONE };
     }
     let decoded: DecodeResult;
     try {
@@ -80,9 +90,9 @@ export class Pipeline {
           ? err
           : new RejectError('invalid_shape', `${decoder.name} could not read it: ${(err as Error).message}`);
       this.opts.quarantine.add(msg, decoder.deviceOf(levels), e.reason, e.message);
-      return { readings: [], rejected: 1, handled: true, suppressed: [], availability: [] };
+      return { readings: NONE, rejected: 1, handled: true, suppressed: NONE, availability: NONE };
     }
-    return { ...this.#runAll(decoded.candidates, msg), availability: decoded.availability ?? [] };
+    return this.#runAll(decoded.candidates, msg, decoded.availability ?? NONE);
   }
 
   /**
@@ -96,7 +106,7 @@ export class Pipeline {
     receivedAt = Date.now(),
   ): IngestResult {
     if (candidates.length === 0)
-      return { readings: [], rejected: 0, handled: true, suppressed: [], availability: [] };
+      return { readings: NONE, rejected: 0, handled: true, suppressed: NONE, availability: NONE };
     const first = candidates[0]!;
     const msg: RawMessage = {
       topic: `${source}/${first.device}/${first.sensor}`,
@@ -108,29 +118,45 @@ export class Pipeline {
       receivedAt,
       source,
     };
-    return { ...this.#runAll(candidates, msg), availability: [] };
+    return this.#runAll(candidates, msg, NONE);
   }
 
-  #runAll(candidates: readonly Candidate[], msg: RawMessage): Omit<IngestResult, 'availability'> {
+  #runAll(
+    candidates: readonly Candidate[],
+    msg: RawMessage,
+    availability: readonly AvailabilityNote[],
+  ): IngestResult {
     const readings: Reading[] = [];
-    const suppressed: Reading[] = [];
+    let suppressed: Reading[] | undefined;
     let rejected = 0;
     for (const c of candidates) {
-      const r = this.#run(c, msg);
-      if (r instanceof RejectError) {
+      const d = this.#run(c, msg);
+      if (d instanceof RejectError) {
         rejected++;
-        this.opts.quarantine.add(msg, c.device, r.reason, `${c.sensor}: ${r.message}`);
-      } else if (r.suppressed) suppressed.push(r.reading);
-      else readings.push(r.reading);
+        this.opts.quarantine.add(msg, c.device, d.reason, `${c.sensor}: ${d.message}`);
+        continue;
+      }
+      const r: Reading = {
+        device: d.device,
+        sensor: d.sensor,
+        metric: d.metric,
+        value: d.value,
+        unit: d.unit,
+        ts: d.ts,
+        source: d.source,
+        quality: d.quality,
+      };
+      if (d.tags) r.tags = d.tags;
+      if (!d.suppressed) readings.push(r);
+      else if (suppressed) suppressed.push(r);
+      else suppressed = [r];
     }
     if (readings.length > 0) this.opts.bus.emit('readings', readings);
-    return { readings, rejected, handled: true, suppressed };
+    return { readings, rejected, handled: true, suppressed: suppressed ?? NONE, availability };
   }
 
-  #run(
-    c: DecodeResult['candidates'][number],
-    msg: RawMessage,
-  ): { reading: Reading; suppressed: boolean } | RejectError {
+  /** Runs the steps over one candidate: the finished draft, or why it was refused. */
+  #run(c: Candidate, msg: RawMessage): Draft | RejectError {
     const d: Draft = {
       device: c.device,
       sensor: c.sensor,
@@ -152,17 +178,6 @@ export class Pipeline {
       if (err instanceof RejectError) return err;
       throw err;
     }
-    const r: Reading = {
-      device: d.device,
-      sensor: d.sensor,
-      metric: d.metric,
-      value: d.value,
-      unit: d.unit,
-      ts: d.ts,
-      source: d.source,
-      quality: d.quality,
-    };
-    if (d.tags) r.tags = d.tags;
-    return { reading: r, suppressed: d.suppressed === true };
+    return d;
   }
 }
