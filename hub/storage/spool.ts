@@ -44,7 +44,7 @@ interface Group {
 const HEADER = 12;
 /** A group is committed once it holds this much, even within one turn. */
 const GROUP_MAX_BYTES = 512 * 1024;
-/** A group's first buffer; it doubles as lines arrive. */
+/** The smallest first buffer of a group; it doubles as lines arrive. */
 const GROUP_FIRST_BYTES = 16 * 1024;
 
 /**
@@ -63,6 +63,8 @@ export class Spool {
   #bytes = 0;
   #group: Group | undefined;
   #uncommittedBytes = 0;
+  /** Size of the next group's first buffer. */
+  #groupBytes = GROUP_FIRST_BYTES;
   /** Groups committed or being committed whose durability is not yet confirmed. */
   #notDurable = 0;
   #roomWaiters: Array<() => void> = [];
@@ -131,7 +133,8 @@ export class Spool {
       // A QoS 0 publisher never awaits this promise; a failed commit is logged by the caller of commit.
       done.catch(() => undefined);
       g = {
-        buf: Buffer.allocUnsafe(GROUP_FIRST_BYTES),
+        // As large as the last group (bursts come in runs): no doubling and copying each turn.
+        buf: Buffer.allocUnsafe(this.#groupBytes),
         len: HEADER,
         count: 0,
         bytes: 0,
@@ -166,6 +169,7 @@ export class Spool {
     const g = this.#group;
     this.#group = undefined;
     if (!g) return;
+    this.#groupBytes = Math.min(GROUP_MAX_BYTES * 2, Math.max(GROUP_FIRST_BYTES, g.len + (g.len >> 3)));
     const buf = g.buf.subarray(0, g.len);
     buf.writeUInt32LE(g.count, 0);
     buf.writeDoubleLE(g.firstAt, 4);
