@@ -308,7 +308,6 @@ console.log(
   `load: ${CLIENTS} publishers in one separate process; ${RUNS} runs per scenario, each a new hub warmed up by a third of the load; medians\n`,
 );
 
-const influx = await startTestInfluxd();
 const mosqPort = await freePort();
 const mosqDir = mkdtempSync(join(os.tmpdir(), 'bench-mosq-'));
 writeFileSync(
@@ -319,41 +318,47 @@ const mosq = spawn('mosquitto', ['-c', join(mosqDir, 'mosquitto.conf')], { stdio
 await new Promise((r) => setTimeout(r, 300));
 try {
   for (const sc of SCENARIOS) {
-    const hubRuns: HubRun[] = [];
-    const mosqRuns: Array<Awaited<ReturnType<typeof runMosquitto>>> = [];
-    // One database per scenario, with an unmeasured run first that creates the series:
-    // the measured runs write into series that exist, as a hub does in steady state
-    // (creating 60k new series costs InfluxDB far more than writing to them). Each run
-    // uses new timestamps, so the count in InfluxDB grows by exactly what each run
-    // published (warm-up and measured bursts).
-    const database = uniqueDb('bench');
-    let before = 0;
-    for (let i = 0; i <= RUNS; i++) {
-      const r = await runHub(influx.url, influx.proc.pid, (db) => influx.count(db), sc, database, before);
-      before += r.stored;
-      if (i === 0) {
-        console.log(
-          `${sc.name.padEnd(12)} series creation run: ${fmt(r.readingsPerSec)} readings/s, stored ${r.stored}/${r.expected}`,
-        );
-        continue;
+    // A fresh influxd per scenario: the compactions of one scenario's points would
+    // otherwise take CPU from the next one (seen: influxd at twice its CPU per point).
+    const influx = await startTestInfluxd();
+    try {
+      const hubRuns: HubRun[] = [];
+      const mosqRuns: Array<Awaited<ReturnType<typeof runMosquitto>>> = [];
+      // One database per scenario, with an unmeasured run first that creates the series:
+      // the measured runs write into series that exist, as a hub does in steady state
+      // (creating 60k new series costs InfluxDB far more than writing to them). Each run
+      // uses new timestamps, so the count in InfluxDB grows by exactly what each run
+      // published (warm-up and measured bursts).
+      const database = uniqueDb('bench');
+      let before = 0;
+      for (let i = 0; i <= RUNS; i++) {
+        const r = await runHub(influx.url, influx.proc.pid, (db) => influx.count(db), sc, database, before);
+        before += r.stored;
+        if (i === 0) {
+          console.log(
+            `${sc.name.padEnd(12)} series creation run: ${fmt(r.readingsPerSec)} readings/s, stored ${r.stored}/${r.expected}`,
+          );
+          continue;
+        }
+        hubRuns.push(r);
+        mosqRuns.push(await runMosquitto(mosqPort, mosq.pid, sc));
       }
-      hubRuns.push(r);
-      mosqRuns.push(await runMosquitto(mosqPort, mosq.pid, sc));
+      const h = (k: keyof HubRun) => median(hubRuns.map((r) => r[k]));
+      const m = median(mosqRuns.map((r) => r.msgsPerSec));
+      const lossless = hubRuns.every((r) => r.stored === r.expected);
+      console.log(
+        `${sc.name.padEnd(12)} hub ${fmt(h('readingsPerSec'))} readings/s (${fmt(h('msgsPerSec'))} msg/s) into InfluxDB, ` +
+          `latency p50 ${fmt(h('p50'))} ms p99 ${fmt(h('p99'))} ms, peak RSS ${fmt(h('rssMb'))} MB, ` +
+          `publishers done after ${fmt(h('publishMs'))} ms, ` +
+          `CPU per message: hub ${h('hubCpuUs').toFixed(1)} µs, publishers ${h('pubCpuUs').toFixed(1)} µs, influxd ${h('influxCpuUs').toFixed(1)} µs, stored ${hubRuns.map((r) => `${r.stored}/${r.expected}`).join(' ')}${lossless ? ' (no loss)' : ' LOSS'}, dropped ${h('dropped')}\n` +
+          `${''.padEnd(12)} mosquitto forwarding ${fmt(m)} msg/s (CPU per message: mosquitto ${median(mosqRuns.map((r) => r.brokerCpuUs)).toFixed(1)} µs, publishers ${median(mosqRuns.map((r) => r.pubCpuUs)).toFixed(1)} µs); hub/mosquitto ${(h('msgsPerSec') / m).toFixed(2)}` +
+          `  [runs hub msg/s: ${hubRuns.map((r) => fmt(r.msgsPerSec)).join(', ')}; mosquitto: ${mosqRuns.map((r) => fmt(r.msgsPerSec)).join(', ')}]`,
+      );
+    } finally {
+      await influx.stop();
     }
-    const h = (k: keyof HubRun) => median(hubRuns.map((r) => r[k]));
-    const m = median(mosqRuns.map((r) => r.msgsPerSec));
-    const lossless = hubRuns.every((r) => r.stored === r.expected);
-    console.log(
-      `${sc.name.padEnd(12)} hub ${fmt(h('readingsPerSec'))} readings/s (${fmt(h('msgsPerSec'))} msg/s) into InfluxDB, ` +
-        `latency p50 ${fmt(h('p50'))} ms p99 ${fmt(h('p99'))} ms, peak RSS ${fmt(h('rssMb'))} MB, ` +
-        `publishers done after ${fmt(h('publishMs'))} ms, ` +
-        `CPU per message: hub ${h('hubCpuUs').toFixed(1)} µs, publishers ${h('pubCpuUs').toFixed(1)} µs, influxd ${h('influxCpuUs').toFixed(1)} µs, stored ${hubRuns.map((r) => `${r.stored}/${r.expected}`).join(' ')}${lossless ? ' (no loss)' : ' LOSS'}, dropped ${h('dropped')}\n` +
-        `${''.padEnd(12)} mosquitto forwarding ${fmt(m)} msg/s (CPU per message: mosquitto ${median(mosqRuns.map((r) => r.brokerCpuUs)).toFixed(1)} µs, publishers ${median(mosqRuns.map((r) => r.pubCpuUs)).toFixed(1)} µs); hub/mosquitto ${(h('msgsPerSec') / m).toFixed(2)}` +
-        `  [runs hub msg/s: ${hubRuns.map((r) => fmt(r.msgsPerSec)).join(', ')}; mosquitto: ${mosqRuns.map((r) => fmt(r.msgsPerSec)).join(', ')}]`,
-    );
   }
 } finally {
   mosq.kill();
-  await influx.stop();
   rmSync(mosqDir, { recursive: true, force: true });
 }
