@@ -153,8 +153,13 @@ export async function startHub(
         quarantined: (lines, reason, detail) => {
           metrics.rejectedPoints.inc(lines.length);
           for (const line of lines) {
-            const msg = { topic: 'influxdb/write', payload: Buffer.from(line), receivedAt: Date.now() };
-            quarantine.add({ ...msg, source: 'mqtt' }, deviceOf(line), reason, detail);
+            const msg = {
+              topic: 'influxdb/write',
+              payload: Buffer.from(line),
+              receivedAt: Date.now(),
+              source: 'mqtt',
+            } as const;
+            quarantine.add(msg, deviceOf(line), reason, detail);
           }
         },
         missingDatabase: prepare,
@@ -175,7 +180,6 @@ export async function startHub(
       },
     ]);
     const sink = new SpoolSink(spool, (n, reason) => metrics.dropped.inc({ reason }, n));
-    // --- end issue 5 block ---
 
     const health = setInterval(async () => {
       const was = influxUp;

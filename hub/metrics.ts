@@ -9,9 +9,10 @@ export function createMetrics() {
     spoolBytes: () => 0,
     inFlight: () => 0,
     accepted: 0,
-    lastAt: performance.now(),
-    lastCount: 0,
   };
+  // The ingest rate is worked out over the time since the previous scrape.
+  let lastAt = performance.now();
+  let lastCount = 0;
   const m = {
     registry,
     messages: new Counter({
@@ -115,9 +116,9 @@ export function createMetrics() {
       collect() {
         const now = performance.now();
         const n = storage.accepted;
-        this.set(now > storage.lastAt ? ((n - storage.lastCount) * 1000) / (now - storage.lastAt) : 0);
-        storage.lastAt = now;
-        storage.lastCount = n;
+        this.set(now > lastAt ? ((n - lastCount) * 1000) / (now - lastAt) : 0);
+        lastAt = now;
+        lastCount = n;
       },
     }),
     republishSkipped: new Counter({
@@ -143,9 +144,8 @@ export interface StorageProbe {
   spoolReadings(): number;
   spoolBytes(): number;
   inFlight(): number;
+  /** Readings accepted so far (the ingest rate gauge). */
   accepted: number;
-  lastAt: number;
-  lastCount: number;
 }
 
 export type HubMetrics = ReturnType<typeof createMetrics>;

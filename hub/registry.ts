@@ -140,8 +140,7 @@ export class DeviceRegistry {
   #onReadings(rs: readonly Reading[], stored: boolean): void {
     const now = this.#now();
     // On the hot path (every reading): the state objects are updated in place, and the
-    // learners are found without building a key string.
-    // The readings of one message are of one device, nearly always: looked up once.
+    // device of a message (nearly always one) and its learners are looked up once.
     let d: DeviceState | undefined;
     let learners: Map<string, IntervalLearner> | undefined;
     for (const r of rs) {
@@ -210,12 +209,6 @@ export class DeviceRegistry {
     s.intervalSource = learned === undefined ? null : 'learned';
   }
 
-  /**
-   * Marks sensors stale that missed staleAfter × their expected interval, then
-   * devices: stale when every sensor is, offline after offlineAfter of silence.
-   * Devices known only from storage wait for their first reading. Returns how many
-   * sensors are stale.
-   */
   /** Brings the learned intervals of a device's sensors up to date (they are learned per reading, worked out when read). */
   #refresh(d: DeviceState): DeviceState {
     if (this.opts.expectedIntervalMs !== undefined) return d;
@@ -223,6 +216,12 @@ export class DeviceRegistry {
     return d;
   }
 
+  /**
+   * Marks sensors stale that missed staleAfter × their expected interval, then
+   * devices: stale when every sensor is, offline after offlineAfter of silence.
+   * Devices known only from storage wait for their first reading. Returns how many
+   * sensors are stale.
+   */
   checkStale(): number {
     const now = this.#now();
     const factor = this.opts.staleAfter ?? 3;

@@ -31,7 +31,6 @@ interface Group {
   /** Bytes of buf in use. */
   len: number;
   count: number;
-  bytes: number;
   firstAt: number;
   done: Promise<void>;
   resolve: () => void;
@@ -137,7 +136,6 @@ export class Spool {
         buf: Buffer.allocUnsafe(this.#groupBytes),
         len: HEADER,
         count: 0,
-        bytes: 0,
         firstAt: Date.now(),
         done,
         resolve,
@@ -156,12 +154,11 @@ export class Spool {
     const written = g.buf.write(lines, g.len, 'utf8');
     g.len += written;
     g.count += count;
-    g.bytes += written;
     this.#uncommittedBytes += written;
     // Aedes parses a client's whole socket backlog in one macrotask when every publish
     // is handled synchronously (QoS 0), so "one turn" can be huge: cut the group here
-    // to keep the strings held in memory small.
-    if (g.bytes >= GROUP_MAX_BYTES) this.#commit();
+    // to keep the buffer held in memory small.
+    if (g.len - HEADER >= GROUP_MAX_BYTES) this.#commit();
     return g.done;
   }
 
@@ -179,7 +176,7 @@ export class Spool {
     // Once the put is committed the lines are out of the JS heap (in LMDB's map): the
     // memory bound counts them only until then, while a PUBACK also waits for fsync.
     const release = () => {
-      this.#uncommittedBytes -= g.bytes;
+      this.#uncommittedBytes -= g.len - HEADER;
     };
     committed.then(release, release);
     const durable = this.opts.fsync ? committed.then(() => this.db.flushed) : committed;

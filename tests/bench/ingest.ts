@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../../hub/core/net.js';
 import type { PublisherOptions } from '../support/bench-publishers.js';
+import { START_FLAGS, startBuiltHub } from '../support/hub-child.js';
 import { startTestInfluxd, uniqueDb } from '../support/influxd.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -130,7 +131,7 @@ async function runHub(
 ) {
   const dataDir = mkdtempSync(join(os.tmpdir(), 'bench-hub-'));
   // The hub as `npm start` runs it: the compiled CLI (npm run bench builds it first).
-  const hub = await startCompiledHub(
+  const hub = await startBuiltHub(
     {
       mqtt: { port: await freePort(), ...JSON.parse(process.env.BENCH_MQTT ?? '{}') },
       http: { port: await freePort() },
@@ -218,52 +219,6 @@ async function runHub(
 
 type HubRun = Awaited<ReturnType<typeof runHub>>;
 
-/** The V8 flags `npm start` passes (package.json), so the bench measures the hub as users run it. */
-function startFlags(): string[] {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-    scripts: Record<string, string>;
-  };
-  return [...pkg.scripts.start!.matchAll(/--max-[a-z-]+-size=(\$\{\w+:-)?(\d+)\}?/g)].map(
-    (m) => `${m[0].slice(0, m[0].indexOf('=') + 1)}${m[2]}`,
-  );
-}
-
-/** Starts `node dist/hub/cli.js start` with a config file; resolves once it printed its URLs. */
-async function startCompiledHub(config: Record<string, unknown>, execArgv: string[]) {
-  const file = join(config.dataDir as string, 'hub.yaml');
-  writeFileSync(file, JSON.stringify(config)); // JSON is YAML
-  const cli = fileURLToPath(new URL('../../dist/hub/cli.js', import.meta.url));
-  const proc = spawn(process.execPath, [...startFlags(), ...execArgv, cli, 'start', '--config', file], {
-    stdio: ['ignore', 'inherit', 'pipe'],
-  });
-  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-  const urls = await new Promise<{ mqttUrl: string; httpUrl: string }>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`hub did not start within 30 s:\n${out}`)), 30_000);
-    proc.stderr!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const mqttUrl = /MQTT\s+(mqtt:\/\/\S+)/.exec(out)?.[1];
-      const httpUrl = /dashboard\s+(http:\/\/\S+?)\/?\n/.exec(out)?.[1];
-      if (mqttUrl && httpUrl) {
-        clearTimeout(timer);
-        resolve({ mqttUrl, httpUrl });
-      }
-    });
-    proc.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`hub exited with ${code}:\n${out}`));
-    });
-  });
-  return {
-    proc,
-    ...urls,
-    async kill() {
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
-
 async function runMosquitto(port: number, mosqPid: number | undefined, sc: Scenario) {
   const total = CLIENTS * Math.round(sc.messages * SCALE);
   const sub = spawn(
@@ -303,7 +258,7 @@ console.log(
   `hardware: ${cpus[0]?.model} x ${cpus.length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM; node ${process.version}; ` +
     `${execFileSync('influxd', ['version']).toString().trim()}; mosquitto ${mosquittoVersion()}`,
 );
-console.log(`hub: node ${startFlags().join(' ')} dist/hub/cli.js start (as npm start runs it)`);
+console.log(`hub: node ${START_FLAGS.join(' ')} dist/hub/cli.js start (as npm start runs it)`);
 console.log(
   `load: ${CLIENTS} publishers in one separate process; ${RUNS} runs per scenario, each a new hub warmed up by a third of the load; medians\n`,
 );

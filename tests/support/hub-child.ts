@@ -1,4 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { HubConfigInput } from '../../hub/config/schema.js';
 
@@ -13,25 +15,29 @@ export interface HubChild {
 
 const script = fileURLToPath(new URL('./hub-process.ts', import.meta.url));
 
-/** Starts tests/support/hub-process.ts as a child process and waits for its URLs. */
-export async function startHubChild(config: HubConfigInput, execArgv: string[] = []): Promise<HubChild> {
-  const proc = spawn(process.execPath, [...execArgv, '--import', 'tsx', script, JSON.stringify(config)], {
-    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
-  });
+/**
+ * Waits until a hub child's output (read from `stream` as it grows) gives both URLs,
+ * and returns the handle. Rejects if it exits first or takes longer than 30 s.
+ */
+async function handle(
+  proc: ChildProcess,
+  stream: NodeJS.ReadableStream,
+  urlsIn: (out: string) => { mqttUrl: string; httpUrl: string } | undefined,
+): Promise<HubChild> {
   const urls = await new Promise<{ mqttUrl: string; httpUrl: string }>((resolve, reject) => {
-    let buf = '';
-    const timer = setTimeout(() => reject(new Error('hub child did not start within 30 s')), 30_000);
-    proc.stdout!.on('data', (d: Buffer) => {
-      buf += d.toString();
-      const nl = buf.indexOf('\n');
-      if (nl >= 0) {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`hub child did not start within 30 s:\n${out}`)), 30_000);
+    stream.on('data', (d: Buffer) => {
+      out += d.toString();
+      const found = urlsIn(out);
+      if (found) {
         clearTimeout(timer);
-        resolve(JSON.parse(buf.slice(0, nl)));
+        resolve(found);
       }
     });
     proc.once('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`hub child exited with ${code}`));
+      reject(new Error(`hub child exited with ${code}:\n${out}`));
     });
   });
   const exited = new Promise<void>((r) => proc.once('exit', () => r()));
@@ -54,4 +60,48 @@ export async function startHubChild(config: HubConfigInput, execArgv: string[] =
       await exited;
     },
   };
+}
+
+/** Starts tests/support/hub-process.ts as a child process and waits for its URLs. */
+export async function startHubChild(config: HubConfigInput, execArgv: string[] = []): Promise<HubChild> {
+  const proc = spawn(process.execPath, [...execArgv, '--import', 'tsx', script, JSON.stringify(config)], {
+    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+  });
+  // hub-process.ts prints one JSON line with its URLs.
+  return handle(proc, proc.stdout!, (out) => {
+    const nl = out.indexOf('\n');
+    return nl >= 0 ? JSON.parse(out.slice(0, nl)) : undefined;
+  });
+}
+
+/** The V8 flags `npm start` passes (package.json's start script, with the defaults of its variables). */
+export const START_FLAGS: readonly string[] = (() => {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    scripts: Record<string, string>;
+  };
+  return [...pkg.scripts.start!.matchAll(/(--max-[a-z-]+-size=)(?:\$\{\w+:-)?(\d+)\}?/g)].map(
+    (m) => `${m[1]}${m[2]}`,
+  );
+})();
+
+/**
+ * Starts the built hub as `npm start` runs it (`node <START_FLAGS> dist/hub/cli.js start`),
+ * with `config` written to <dataDir>/hub.yaml, and waits for the URLs of its banner.
+ * `flush()` is not available (the CLI has no IPC channel).
+ */
+export async function startBuiltHub(
+  config: HubConfigInput & { dataDir: string },
+  execArgv: string[] = [],
+): Promise<HubChild> {
+  const file = join(config.dataDir, 'hub.yaml');
+  writeFileSync(file, JSON.stringify(config)); // JSON is YAML
+  const cli = fileURLToPath(new URL('../../dist/hub/cli.js', import.meta.url));
+  const proc = spawn(process.execPath, [...START_FLAGS, ...execArgv, cli, 'start', '--config', file], {
+    stdio: ['ignore', 'inherit', 'pipe'],
+  });
+  return handle(proc, proc.stderr!, (out) => {
+    const mqttUrl = /MQTT\s+(mqtt:\/\/\S+)/.exec(out)?.[1];
+    const httpUrl = /dashboard\s+(http:\/\/\S+?)\/?\n/.exec(out)?.[1];
+    return mqttUrl && httpUrl ? { mqttUrl, httpUrl } : undefined;
+  });
 }
