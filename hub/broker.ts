@@ -45,6 +45,10 @@ export class Broker {
   readonly #filters = new Map<string, Set<string>>();
   /** watched topic prefix -> how many subscribed filters can match under it */
   readonly #listeners = new Map<string, number>();
+  /** Subscribed filters, over all clients (and sessions kept for offline clients). */
+  #subscriptions = 0;
+  /** topic -> whether a subscribed filter matches it; cleared when subscriptions change. */
+  readonly #routed = new Map<string, boolean>();
 
   constructor(private readonly opts: BrokerOptions) {}
 
@@ -79,6 +83,8 @@ export class Broker {
   }
 
   #countFilter(filter: string, delta: number): void {
+    this.#subscriptions += delta;
+    this.#routed.clear();
     const levels = filter.split('/');
     for (const [prefix, n] of this.#listeners) {
       if (filterCouldMatch(levels, prefix.split('/'))) this.#listeners.set(prefix, n + delta);
@@ -100,6 +106,33 @@ export class Broker {
       this.#listeners.set(prefix, n);
     }
     return n > 0;
+  }
+
+  /**
+   * Whether a device's publish must go through the broker's routing: it is retained,
+   * or some subscription (of a connected client, or of a persistent session whose
+   * client is away) matches its topic. Sensor topics nobody subscribed to skip the
+   * routing, which costs as much as the rest of the broker's work per message. Errs
+   * towards routing: a topic starting with "$", or a persistent session whose
+   * subscriptions are not known, routes.
+   */
+  #mustRoute(topic: string, retain: boolean): boolean {
+    if (retain) return true;
+    if (this.#subscriptions === 0) return false;
+    let hit = this.#routed.get(topic);
+    if (hit === undefined) {
+      if (this.#routed.size >= 100_000) this.#routed.clear();
+      hit = topic.startsWith('$') || this.#anyFilterMatches(topic.split('/'));
+      this.#routed.set(topic, hit);
+    }
+    return hit;
+  }
+
+  #anyFilterMatches(topic: readonly string[]): boolean {
+    for (const set of this.#filters.values()) {
+      for (const f of set) if (filterMatches(f.split('/'), topic)) return true;
+    }
+    return false;
   }
 
   /**
@@ -270,13 +303,30 @@ export class Broker {
     // decide whether to publish a client's will [MQTT-3.1.2-8].
     aedes.on('clientDisconnect', (c) => {
       this.#waiting.delete(c);
-      this.#dropFilters(c.id);
+      // A persistent session keeps its subscriptions while its client is away: Aedes
+      // queues QoS 1 publishes for it, so they are still routed.
+      if ((c as unknown as { clean?: boolean }).clean !== false) this.#dropFilters(c.id);
       opts.onClientDisconnect?.(c.id, (c as unknown as { _disconnected?: boolean })._disconnected === true);
     });
     aedes.on('clientError', (c, err) => log.debug({ clientId: c.id, err: err.message }, 'client error'));
     aedes.on('connectionError', (c, err) =>
       log.debug({ clientId: c?.id, err: err.message }, 'connection error'),
     );
+
+    // Devices' publishes that no subscription matches are not routed (#mustRoute):
+    // the hub has consumed them in authorizePublish already.
+    // (Aedes calls publish(packet, client, done) for a client's publish; its typings
+    // know only the programmatic publish(packet, done).)
+    type Publish = (packet: AedesPublishPacket, client: unknown, done?: (err?: Error) => void) => void;
+    const route = (aedes.publish as unknown as Publish).bind(aedes);
+    const publish: Publish = (packet, client, done) => {
+      if (client && typeof client === 'object' && !this.#mustRoute(packet.topic, packet.retain)) {
+        done?.();
+        return;
+      }
+      route(packet, client, done);
+    };
+    aedes.publish = publish as unknown as typeof aedes.publish;
 
     const server = createServer(aedes.handle);
     this.#server = server;
@@ -331,6 +381,17 @@ interface Pausable {
   pause(): void;
   resume(): void;
   _parsingBatch: number;
+}
+
+/** True when an MQTT topic filter matches a topic (both split into levels). */
+function filterMatches(filter: readonly string[], topic: readonly string[]): boolean {
+  for (let i = 0; i < filter.length; i++) {
+    const f = filter[i];
+    if (f === '#') return true; // also matches the parent level [MQTT-4.7.1-2]
+    if (i >= topic.length) return false;
+    if (f !== '+' && f !== topic[i]) return false;
+  }
+  return filter.length === topic.length;
 }
 
 /** True when a filter can match some topic that starts with the levels of `prefix`. */

@@ -19,10 +19,20 @@ interface J5Board extends EventEmitter {
 interface Five extends Record<string, unknown> {
   Board: (new (opts: Record<string, unknown>) => J5Board) & { cache: J5Board[] };
 }
-const five = require('johnny-five') as Five;
-const { Firmata } = require('firmata-io') as {
-  Firmata: new (transport: unknown, opts: Record<string, unknown>) => EventEmitter;
-};
+type FirmataClass = new (transport: unknown, opts: Record<string, unknown>) => EventEmitter;
+let libs: { five: Five; Firmata: FirmataClass } | undefined;
+/**
+ * Johnny-Five is loaded with the first board, not with the hub: it imports Node's
+ * REPL, which loads `domain`, and that wraps every EventEmitter's emit in the process
+ * (sockets, streams, the MQTT parser) in a slower one. A hub without boards never pays.
+ */
+function load(): { five: Five; Firmata: FirmataClass } {
+  libs ??= {
+    five: require('johnny-five') as Five,
+    Firmata: (require('firmata-io') as { Firmata: FirmataClass }).Firmata,
+  };
+  return libs;
+}
 
 /** What firmata-io needs of a transport: a serialport instance, or anything shaped like one. */
 export interface Transport extends EventEmitter {
@@ -92,6 +102,7 @@ export function openSession(
 
   // The version banner is flushed away when the port opens (serialport flushes on
   // open), so ask for it after 300 ms instead of firmata-io's default 5 s.
+  const { five, Firmata } = load();
   const io = new Firmata(transport, {
     reportVersionTimeout: 300,
   });

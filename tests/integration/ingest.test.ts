@@ -144,6 +144,43 @@ describe('MQTT readings into InfluxDB', () => {
     await Promise.all([b.endAsync(), c.endAsync(), dev.endAsync()]);
   });
 
+  it("forwards devices' own publishes as a broker does: to later subscribers, retained, and queued for an away session", async () => {
+    const dev = await mqtt.connectAsync(hub.mqttUrl);
+    const sub = await mqtt.connectAsync(hub.mqttUrl);
+    const got: string[] = [];
+    sub.on('message', (topic, payload, packet) => got.push(`${topic} ${payload} retain=${packet.retain}`));
+    await sub.subscribeAsync('sensors/+/pressure');
+    // Published while nobody listens to that topic: stored, not forwarded.
+    await dev.publishAsync('sensors/belfry/humidity', '40', { qos: 1 });
+    await sub.subscribeAsync('sensors/+/humidity');
+    // The same topic again, now that someone subscribed to it.
+    await dev.publishAsync('sensors/belfry/humidity', '41', { qos: 1 });
+    await dev.publishAsync('sensors/belfry/temperature', '20', { qos: 0 });
+    await eventually(() => got.includes('sensors/belfry/humidity 41 retain=false'));
+    expect(got).toEqual(['sensors/belfry/humidity 41 retain=false']);
+
+    // Retained with nobody listening: a later subscriber gets it.
+    await dev.publishAsync('sensors/garage/door', '1', { qos: 1, retain: true });
+    await sub.subscribeAsync('sensors/garage/#');
+    await eventually(() => got.includes('sensors/garage/door 1 retain=true'));
+
+    // A persistent session keeps its subscription while its client is away.
+    const away = { clientId: 'dashboard-away', clean: false } as const;
+    const p1 = await mqtt.connectAsync(hub.mqttUrl, away);
+    await p1.subscribeAsync('sensors/vault/#', { qos: 1 });
+    await p1.endAsync();
+    await dev.publishAsync('sensors/vault/temperature', '12.5', { qos: 1 });
+    const queued: string[] = [];
+    const p2 = mqtt.connect(hub.mqttUrl, away);
+    p2.on('message', (t, m) => queued.push(`${t} ${m}`));
+    await eventually(() => queued.length > 0);
+    expect(queued).toEqual(['sensors/vault/temperature 12.5']);
+    await Promise.all([p2.endAsync(), sub.endAsync(), dev.endAsync()]);
+    // Every one of them was stored, whether forwarded or not.
+    await eventually(async () => (await points('humidity', 'belfry'))[0]?.values.length === 2);
+    await eventually(async () => (await points('temperature', 'vault'))[0]?.values.length === 1);
+  });
+
   it('streams readings as server-sent events, only the asked device when filtered', async () => {
     const open = async (query: string) => {
       const res = await fetch(`${hub.httpUrl}/api/stream${query}`);
