@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:net';
 import { Aedes, type AedesPublishPacket, type Client } from 'aedes';
 import type { Logger } from 'pino';
+import { PublishFramer } from './broker-framing.js';
 import type { RawMessage } from './core/raw-message.js';
 import { HubError } from './errors.js';
 
@@ -20,6 +21,9 @@ export interface BrokerOptions {
 
 /** Longest stretch of QoS 0 ingest before other work (writes, commits, HTTP) gets a turn. */
 const SLICE_MS = 20;
+
+/** Aedes's default maxTopicLevels: a publish with more levels is refused. */
+const MAX_TOPIC_LEVELS = 100;
 
 /** Topics only the hub itself may publish: a device must not spoof readings or states. */
 const RESERVED = /^(hub|\$SYS)\//;
@@ -136,6 +140,66 @@ export class Broker {
   }
 
   /**
+   * Hands a device's publish to the hub. For QoS 0, a returned promise means the hub
+   * is behind (see SpoolSink.waitFor): the caller holds the connection, not the
+   * message. A held QoS 0 publish would keep its parser and callback state alive, and
+   * one socket read can carry thousands, whereas a paused client is simply not read
+   * (its backlog stays in the kernel's socket buffer) until the spool has caught up.
+   */
+  #ingest(client: Client, topic: string, payload: Buffer, qos: 0 | 1 | 2): void | Promise<void> {
+    const msg: RawMessage = { topic, payload, receivedAt: Date.now(), source: 'mqtt', clientId: client.id };
+    try {
+      return this.opts.onMessage(msg, qos);
+    } catch (err) {
+      this.opts.log.error({ err, topic }, 'ingest failed');
+    }
+  }
+
+  /**
+   * Puts the hub's framing (broker-framing.ts) in front of a new connection's parser:
+   * the QoS 0 publishes of a connected client that need no routing are ingested
+   * straight from the socket's bytes; every other packet reaches Aedes as before.
+   */
+  #frame(client: Client): void {
+    const c = client as unknown as AedesInternals;
+    const parser = c._parser;
+    const parse = parser.parse.bind(parser);
+    const framer = new PublishFramer({
+      fast: (topic, payload) => this.#fastPublish(client, topic, payload),
+      slow: (bytes) => {
+        parse(bytes);
+      },
+    });
+    parser.parse = (buf: Buffer) => {
+      // Any bytes from the client count as a sign of life [MQTT-3.1.2-22] (Aedes
+      // refreshes this per packet it handles; framed publishes refresh it per read).
+      if (c._keepaliveInterval > 0) c._keepaliveTimer?.refresh();
+      framer.feed(buf);
+      return 0;
+    };
+  }
+
+  /**
+   * A framed QoS 0 publish. Declined (false), it goes through Aedes, which decides:
+   * before CONNACK, after a DISCONNECT, a topic Aedes rejects or the hub reserves, or
+   * one that must be routed to subscribers.
+   */
+  #fastPublish(client: Client, topic: string, payload: Buffer): boolean {
+    if (!client.connected || client.closed || (client as unknown as AedesInternals).conn.destroyed)
+      return false;
+    const c0 = topic.charCodeAt(0);
+    if (c0 === 36 /* $ */ || topic.includes('+') || topic.includes('#')) return false;
+    if (c0 === 104 /* h */ && RESERVED.test(topic)) return false;
+    // More than Aedes's maximum of topic levels needs at least as many characters.
+    if (topic.length >= MAX_TOPIC_LEVELS && topic.split('/').length > MAX_TOPIC_LEVELS) return false;
+    if (this.#mustRoute(topic, false)) return false;
+    const pending = this.#ingest(client, topic, payload, 0);
+    if (pending) this.#hold(client, pending);
+    else if (this.#overSlice()) this.#yieldAll();
+    return true;
+  }
+
+  /**
    * Acknowledges a publish once `pending` settles. The publishes of one spool commit
    * share its promise: one reaction per commit calls them all, instead of one each.
    */
@@ -248,26 +312,9 @@ export class Broker {
     aedes.authorizePublish = (client: Client | null, packet, done) => {
       if (!client) return done(null); // a will published by the broker itself
       if (RESERVED.test(packet.topic)) return done(new Error(`${packet.topic}: reserved for the hub`));
-      const msg: RawMessage = {
-        topic: packet.topic,
-        payload: Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload),
-        receivedAt: Date.now(),
-        source: 'mqtt',
-        clientId: client.id,
-      };
-      let pending: void | Promise<void>;
-      try {
-        pending = opts.onMessage(msg, packet.qos);
-      } catch (err) {
-        log.error({ err, topic: packet.topic }, 'ingest failed');
-        return done(null);
-      }
+      const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+      const pending = this.#ingest(client, packet.topic, payload, packet.qos);
       if (pending && packet.qos === 0) {
-        // The hub is behind (see SpoolSink.waitFor). Hold the connection, not the
-        // message: a held QoS 0 publish keeps ~1.7 KB of parser and callback state
-        // alive, and one socket read can carry thousands, whereas a paused client is
-        // simply not read (its backlog stays in the kernel's socket buffer) until the
-        // spool has caught up.
         // Paused before done(): done() of the last packet of a read would read the next one.
         this.#hold(client, pending);
         done(null);
@@ -328,7 +375,10 @@ export class Broker {
     };
     aedes.publish = publish as unknown as typeof aedes.publish;
 
-    const server = createServer(aedes.handle);
+    const server = createServer((conn) => {
+      const client = aedes.handle(conn, undefined as never) as unknown as Client;
+      this.#frame(client);
+    });
     this.#server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', (err: NodeJS.ErrnoException) => {
@@ -381,6 +431,14 @@ interface Pausable {
   pause(): void;
   resume(): void;
   _parsingBatch: number;
+}
+
+/** The parts of an Aedes client that the framing uses (not in its typings). */
+interface AedesInternals {
+  conn: { destroyed: boolean };
+  _parser: { parse(buf: Buffer): number };
+  _keepaliveInterval: number;
+  _keepaliveTimer: NodeJS.Timeout | null;
 }
 
 /** True when an MQTT topic filter matches a topic (both split into levels). */
