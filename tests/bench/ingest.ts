@@ -303,10 +303,10 @@ try {
       const lossless = hubRuns.every((r) => r.stored === r.expected);
       console.log(
         `${sc.name.padEnd(12)} hub ${fmt(h('readingsPerSec'))} readings/s (${fmt(h('msgsPerSec'))} msg/s) into InfluxDB, ` +
-          `latency p50 ${fmt(h('p50'))} ms p99 ${fmt(h('p99'))} ms, peak RSS ${fmt(h('rssMb'))} MB, ` +
+          `latency p50 ${fmt(h('p50'))} ms p99 ${fmt(h('p99'))} ms, peak RSS ${fmt(h('rssMb'))} MB (runs ${hubRuns.map((r) => fmt(r.rssMb)).join(', ')}), ` +
           `publishers done after ${fmt(h('publishMs'))} ms, ` +
           `CPU per message: hub ${h('hubCpuUs').toFixed(1)} µs, publishers ${h('pubCpuUs').toFixed(1)} µs, influxd ${h('influxCpuUs').toFixed(1)} µs, stored ${hubRuns.map((r) => `${r.stored}/${r.expected}`).join(' ')}${lossless ? ' (no loss)' : ' LOSS'}, dropped ${h('dropped')}\n` +
-          `${''.padEnd(12)} mosquitto forwarding ${fmt(m)} msg/s (CPU per message: mosquitto ${median(mosqRuns.map((r) => r.brokerCpuUs)).toFixed(1)} µs, publishers ${median(mosqRuns.map((r) => r.pubCpuUs)).toFixed(1)} µs); hub/mosquitto ${(h('msgsPerSec') / m).toFixed(2)}` +
+          `${''.padEnd(12)} mosquitto forwarding ${fmt(m)} msg/s (CPU per message: mosquitto ${median(mosqRuns.map((r) => r.brokerCpuUs)).toFixed(1)} µs, publishers ${median(mosqRuns.map((r) => r.pubCpuUs)).toFixed(1)} µs); hub/mosquitto ${(h('msgsPerSec') / m).toFixed(2)} (run by run: ${hubRuns.map((r, i) => (r.msgsPerSec / mosqRuns[i]!.msgsPerSec).toFixed(2)).join(', ')})` +
           `  [runs hub msg/s: ${hubRuns.map((r) => fmt(r.msgsPerSec)).join(', ')}; mosquitto: ${mosqRuns.map((r) => fmt(r.msgsPerSec)).join(', ')}]`,
       );
     } finally {
