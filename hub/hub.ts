@@ -229,15 +229,10 @@ export async function startHub(
     });
 
     const owner = {};
-    // Labelled children resolved once: prom-client hashes a label object on every inc().
-    const readingsBySource = {
-      mqtt: metrics.readings.labels('mqtt'),
-      firmata: metrics.readings.labels('firmata'),
-      simulator: metrics.readings.labels('simulator'),
-    };
+    const hot = metrics.hot;
     bus.on(owner, 'readings', (rs: readonly Reading[]) => {
       sink.accept(rs);
-      readingsBySource[rs[0]!.source].inc(rs.length);
+      hot.readings[rs[0]!.source] += rs.length;
       metrics.storage.accepted += rs.length;
     });
     bus.on(owner, 'quarantine', (e) => metrics.quarantined.inc({ reason: e.reason }));
@@ -262,7 +257,7 @@ export async function startHub(
     };
 
     const onPublish = (msg: RawMessage, qos: 0 | 1 | 2): Promise<void> | undefined => {
-      metrics.messages.inc();
+      hot.messages++;
       sink.qos = qos;
       sink.reset();
       let res: IngestResult;

@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { ReadingSource } from './core/reading.js';
 
 /** The hub's Prometheus metrics, on a registry of its own (several hubs can share a process in tests). */
 export function createMetrics() {
@@ -10,6 +11,10 @@ export function createMetrics() {
     inFlight: () => 0,
     accepted: 0,
   };
+  // Counted per message as plain numbers, handed to prom-client when scraped: its
+  // inc() checks its arguments and looks up its label set every time.
+  const hot: HotCounts = { messages: 0, readings: { mqtt: 0, firmata: 0, simulator: 0 } };
+  const told: HotCounts = { messages: 0, readings: { mqtt: 0, firmata: 0, simulator: 0 } };
   // The ingest rate is worked out over the time since the previous scrape.
   let lastAt = performance.now();
   let lastCount = 0;
@@ -19,12 +24,22 @@ export function createMetrics() {
       name: 'hub_messages_total',
       help: 'MQTT publishes received from clients',
       registers: [registry],
+      collect() {
+        this.inc(hot.messages - told.messages);
+        told.messages = hot.messages;
+      },
     }),
     readings: new Counter({
       name: 'hub_readings_total',
       help: 'Canonical readings accepted by the pipeline',
       labelNames: ['source'] as const,
       registers: [registry],
+      collect() {
+        for (const source of Object.keys(hot.readings) as ReadingSource[]) {
+          this.labels(source).inc(hot.readings[source] - told.readings[source]);
+          told.readings[source] = hot.readings[source];
+        }
+      },
     }),
     quarantined: new Counter({
       name: 'hub_quarantined_total',
@@ -136,10 +151,18 @@ export function createMetrics() {
       registers: [registry],
     }),
   };
-  return Object.assign(m, { storage });
+  return Object.assign(m, { storage, hot });
 }
 
 /** Read by the storage gauges at scrape time; the hub points these at its spool and writer. */
+/** Counts of the hot path (see `hot` in createMetrics). */
+export interface HotCounts {
+  /** hub_messages_total */
+  messages: number;
+  /** hub_readings_total by source */
+  readings: Record<ReadingSource, number>;
+}
+
 export interface StorageProbe {
   spoolReadings(): number;
   spoolBytes(): number;

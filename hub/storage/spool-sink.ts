@@ -1,8 +1,10 @@
 import type { Reading } from '../core/reading.js';
-import { toLine } from './line-protocol.js';
+import { writeLine } from './line-protocol.js';
 import type { Spool } from './spool.js';
 
 export type DropReason = 'spool_full';
+
+const NONE: readonly Reading[] = [];
 
 /**
  * Admission into the spool, with the bounds of issue 5: a reading from a QoS 1
@@ -15,6 +17,14 @@ export class SpoolSink {
   qos: 0 | 1 | 2 = 0;
   /** The commit promise of the last append: a publish's PUBACK waits for it. */
   #last: Promise<void> | undefined;
+  /** The readings being appended (one writer function for all, not a closure per message). */
+  #readings: readonly Reading[] = NONE;
+  readonly #write = (buf: Buffer, at: number): number => {
+    const rs = this.#readings;
+    let o = at;
+    for (let i = 0; i < rs.length && o >= 0; i++) o = writeLine(rs[i]!, buf, o);
+    return o;
+  };
 
   constructor(
     private readonly spool: Spool,
@@ -26,9 +36,9 @@ export class SpoolSink {
       this.dropped(rs.length, 'spool_full');
       return;
     }
-    let lines = '';
-    for (let i = 0; i < rs.length; i++) lines += `${toLine(rs[i]!)}\n`;
-    this.#last = this.spool.append(lines, rs.length);
+    this.#readings = rs;
+    this.#last = this.spool.appendWith(rs.length, this.#write);
+    this.#readings = NONE;
   }
 
   /**

@@ -120,6 +120,18 @@ export class Spool {
    * the group is durable. All appends of one event-loop turn share one group.
    */
   append(lines: string, count: number): Promise<void> {
+    return this.appendWith(count, (buf, at) =>
+      // The most UTF-8 bytes a JS string of this length takes.
+      at + lines.length * 3 > buf.length ? -1 : at + buf.write(lines, at, 'utf8'),
+    );
+  }
+
+  /**
+   * Like `append`, for a writer that puts its lines straight into the group's buffer:
+   * `write(buf, at)` returns where they end, or -1 when they might not fit (the
+   * buffer then grows and `write` is asked again).
+   */
+  appendWith(count: number, write: (buf: Buffer, at: number) => number): Promise<void> {
     if (this.#closed) return Promise.reject(new Error('spool closed'));
     let g = this.#group;
     if (!g) {
@@ -145,14 +157,15 @@ export class Spool {
       setImmediate(() => this.#commit());
     }
     // Written into the record's buffer now: no strings are kept (and joined) until the commit.
-    const room = lines.length * 3; // the most UTF-8 bytes a JS string of this length takes
-    if (g.len + room > g.buf.length) {
-      const grown = Buffer.allocUnsafe(Math.max(g.buf.length * 2, g.len + room));
+    let end = write(g.buf, g.len);
+    while (end < 0) {
+      const grown = Buffer.allocUnsafe(g.buf.length * 2);
       g.buf.copy(grown, 0, 0, g.len);
       g.buf = grown;
+      end = write(g.buf, g.len);
     }
-    const written = g.buf.write(lines, g.len, 'utf8');
-    g.len += written;
+    const written = end - g.len;
+    g.len = end;
     g.count += count;
     this.#uncommittedBytes += written;
     // Aedes parses a client's whole socket backlog in one macrotask when every publish
