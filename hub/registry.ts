@@ -59,6 +59,12 @@ export interface RegistryOptions {
   now?: () => number;
 }
 
+/** What the hub keeps per sensor it has had readings from since start. */
+interface Series {
+  learner: IntervalLearner;
+  state: SensorState;
+}
+
 /**
  * Devices and their sensors as the hub has seen them: a device appears on its first
  * reading or availability message (or when declared in config). It goes online with
@@ -72,8 +78,14 @@ export class DeviceRegistry {
   readonly #devices = new Map<string, DeviceState>();
   /** MQTT client id -> devices it published for. */
   readonly #byClient = new Map<string, Set<string>>();
-  /** device -> sensor -> learner */
-  readonly #learners = new Map<string, Map<string, IntervalLearner>>();
+  /**
+   * device -> sensor -> its learner and state (the state is also in the device's
+   * `sensors`, the object the API serves): the hot path looks a sensor up here, in a
+   * Map, since a lookup by a new string in a dictionary object first interns it.
+   */
+  readonly #series = new Map<string, Map<string, Series>>();
+  /** The last device noteClient() recorded, and for which client (one publisher's run). */
+  #noted: { clientId: string; device: string } = { clientId: '', device: '' };
   readonly #declared = new Map<string, DeclaredDevice>();
   #timer: NodeJS.Timeout | undefined;
   readonly #now: () => number;
@@ -142,7 +154,7 @@ export class DeviceRegistry {
     // On the hot path (every reading): the state objects are updated in place, and the
     // device of a message (nearly always one) and its learners are looked up once.
     let d: DeviceState | undefined;
-    let learners: Map<string, IntervalLearner> | undefined;
+    let series: Map<string, Series> | undefined;
     for (const r of rs) {
       if (d?.id !== r.device) {
         d = this.#device(r.device);
@@ -150,36 +162,40 @@ export class DeviceRegistry {
         d.restored = undefined;
         d.firstSeen ??= now;
         d.lastSeen = now;
-        learners = this.#learners.get(r.device);
-        if (!learners) {
-          learners = new Map();
-          this.#learners.set(r.device, learners);
+        series = this.#series.get(r.device);
+        if (!series) {
+          series = new Map();
+          this.#series.set(r.device, series);
         }
       }
-      let learner = learners!.get(r.sensor);
-      if (!learner) {
-        learner = new IntervalLearner();
-        learners!.set(r.sensor, learner);
+      let entry = series!.get(r.sensor);
+      let isNew = false;
+      if (!entry) {
+        // First reading since start: the sensor may be known from storage (restore).
+        let state = d.sensors[r.sensor];
+        isNew = state === undefined;
+        if (!state) {
+          state = {
+            sensor: r.sensor,
+            metric: r.metric,
+            unit: r.unit,
+            value: r.value,
+            ts: r.ts,
+            lastSeen: now,
+            quality: r.quality,
+            stale: false,
+            expectedInterval: null,
+            intervalSource: null,
+          };
+          d.sensors[r.sensor] = state;
+        }
+        entry = { learner: new IntervalLearner(), state };
+        series!.set(r.sensor, entry);
       }
+      const { learner, state: s } = entry;
       learner.note(now);
-      let s = d.sensors[r.sensor];
-      const wasStale = s?.stale === true;
-      const isNew = s === undefined;
-      if (!s) {
-        s = {
-          sensor: r.sensor,
-          metric: r.metric,
-          unit: r.unit,
-          value: r.value,
-          ts: r.ts,
-          lastSeen: now,
-          quality: r.quality,
-          stale: false,
-          expectedInterval: null,
-          intervalSource: null,
-        };
-        d.sensors[r.sensor] = s;
-      } else if (stored) {
+      const wasStale = s.stale;
+      if (stored && !isNew) {
         s.metric = r.metric;
         s.unit = r.unit;
         s.value = r.value;
@@ -204,7 +220,7 @@ export class DeviceRegistry {
       s.intervalSource = 'config';
       return;
     }
-    const learned = (learner ?? this.#learners.get(device)?.get(sensor))?.interval;
+    const learned = (learner ?? this.#series.get(device)?.get(sensor)?.learner)?.interval;
     s.expectedInterval = learned ?? null;
     s.intervalSource = learned === undefined ? null : 'learned';
   }
@@ -283,6 +299,10 @@ export class DeviceRegistry {
 
   /** Remembers which connection a device publishes through, for offline detection. */
   noteClient(clientId: string, device: string): void {
+    const noted = this.#noted;
+    if (noted.clientId === clientId && noted.device === device) return;
+    noted.clientId = clientId;
+    noted.device = device;
     let set = this.#byClient.get(clientId);
     if (!set) {
       set = new Set();
@@ -294,6 +314,8 @@ export class DeviceRegistry {
   clientGone(clientId: string, clean: boolean): void {
     const set = this.#byClient.get(clientId);
     this.#byClient.delete(clientId);
+    // The same id may connect again: its next device must be recorded anew.
+    if (this.#noted.clientId === clientId) this.#noted = { clientId: '', device: '' };
     if (clean) return;
     for (const device of set ?? []) {
       const d = this.#devices.get(device);

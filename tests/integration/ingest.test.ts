@@ -300,6 +300,15 @@ describe('MQTT readings into InfluxDB', () => {
     ]);
     expect(stdout.trim()).toBe('offline');
     client.end(true);
+    // Back with the same client id, then lost again: offline again.
+    for (let i = 0; i < 2; i++) {
+      const again = await mqtt.connectAsync(hub.mqttUrl, { clientId: 'barn-mcu', reconnectPeriod: 0 });
+      await again.publishAsync('sensors/barn/temperature', '6', { qos: 1 });
+      await eventually(() => hub.registry.get('barn')?.state === 'online');
+      again.stream.destroy();
+      await eventually(() => hub.registry.get('barn')?.state === 'offline');
+      again.end(true);
+    }
   });
 
   it('publishes its own retained status', async () => {
