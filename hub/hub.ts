@@ -107,6 +107,7 @@ export async function startHub(
       username: config.influx.username,
       password: config.influx.password,
     });
+    stops.push(['influx connections', () => influx.close()]);
     // --- durable spool, writer, retention (issue 5) ---
     const prepare = async () => {
       await influx.ensureDatabase();

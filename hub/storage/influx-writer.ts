@@ -38,7 +38,8 @@ interface AckGroup {
 /** One write request: whole chunks (fast path), or lines after a split. */
 interface Job {
   ack: AckGroup;
-  body?: Buffer;
+  /** The chunks' lines, sent one after another (never joined into one buffer). */
+  body?: readonly Buffer[];
   lines?: string[];
   count: number;
 }
@@ -120,7 +121,7 @@ export class InfluxWriter {
     let count = 0;
     for (const c of chunks) count += c.count;
     this.#handedOut += count;
-    const body = chunks.length === 1 ? chunks[0]!.body : Buffer.concat(chunks.map((c) => c.body));
+    const body = chunks.map((c) => c.body);
     return { ack: { chunks, count, open: 1 }, body, count };
   }
 
@@ -201,7 +202,7 @@ export class InfluxWriter {
 
   #linesOf(job: Job): string[] {
     if (job.lines) return job.lines;
-    const text = job.body!.toString('utf8');
+    const text = Buffer.concat(job.body!).toString('utf8');
     return text.slice(0, text.endsWith('\n') ? -1 : undefined).split('\n');
   }
 

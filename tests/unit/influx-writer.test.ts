@@ -111,7 +111,27 @@ describe('InfluxWriter over the spool', () => {
     await refused.add(5);
     expect(await refused.w.drain(300)).toBe(5);
     expect(refused.spool.readings).toBe(5);
-    expect(refused.w.lastError).toMatch(/ECONNREFUSED|fetch failed/);
+    expect(refused.w.lastError).toMatch(/ECONNREFUSED/);
+  });
+
+  it('gives up on a request that gets no answer within the timeout and sends it again', async () => {
+    let hang = true;
+    const srv = await fakeInflux((_b, res) => {
+      if (hang) {
+        hang = false; // the first request never gets its answer
+        return;
+      }
+      res.writeHead(204).end();
+    });
+    const reasons: string[] = [];
+    const { w, spool, add } = await writerFor(srv.url, { retry: (r) => reasons.push(r) }, undefined, {
+      timeout: 300,
+    });
+    await add(10);
+    expect(await w.drain(5000)).toBe(0);
+    expect(reasons).toEqual([expect.stringMatching(/no answer within 300 ms \(ETIMEDOUT\)/)]);
+    expect(spool.readings).toBe(0);
+    expect(srv.bodies.map((b) => lines([b]).length)).toEqual([10, 10]);
   });
 
   it('splits a batch the server finds too large', async () => {
