@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../../hub/core/net.js';
 import type { PublisherOptions } from '../support/bench-publishers.js';
-import { START_FLAGS, startBuiltHub } from '../support/hub-child.js';
+import { START_ENV, START_FLAGS, startBuiltHub } from '../support/hub-child.js';
 import { startTestInfluxd, uniqueDb } from '../support/influxd.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -258,7 +258,11 @@ console.log(
   `hardware: ${cpus[0]?.model} x ${cpus.length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM; node ${process.version}; ` +
     `${execFileSync('influxd', ['version']).toString().trim()}; mosquitto ${mosquittoVersion()}`,
 );
-console.log(`hub: node ${START_FLAGS.join(' ')} dist/hub/cli.js start (as npm start runs it)`);
+console.log(
+  `hub: ${Object.entries(START_ENV)
+    .map(([k, v]) => `${k}=${v} `)
+    .join('')}node ${START_FLAGS.join(' ')} dist/hub/cli.js start (as npm start runs it)`,
+);
 console.log(
   `load: ${CLIENTS} publishers in one separate process; ${RUNS} runs per scenario, each a new hub warmed up by a third of the load; medians\n`,
 );

@@ -84,8 +84,20 @@ export const START_FLAGS: readonly string[] = (() => {
   );
 })();
 
+/** The environment `npm start` sets (assignments before `exec` in its script, with their defaults). */
+export const START_ENV: Readonly<Record<string, string>> = (() => {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    scripts: Record<string, string>;
+  };
+  const env: Record<string, string> = {};
+  for (const m of pkg.scripts.start!.split(' exec ')[0]!.matchAll(/(\w+)=\$\{(\w+):-([^}]*)\}/g)) {
+    env[m[1]!] = process.env[m[2]!] ?? m[3]!;
+  }
+  return env;
+})();
+
 /**
- * Starts the built hub as `npm start` runs it (`node <START_FLAGS> dist/hub/cli.js start`),
+ * Starts the built hub as `npm start` runs it (`<START_ENV> node <START_FLAGS> dist/hub/cli.js start`),
  * with `config` written to <dataDir>/hub.yaml, and waits for the URLs of its banner.
  * `flush()` is not available (the CLI has no IPC channel).
  */
@@ -97,6 +109,7 @@ export async function startBuiltHub(
   writeFileSync(file, JSON.stringify(config)); // JSON is YAML
   const cli = fileURLToPath(new URL('../../dist/hub/cli.js', import.meta.url));
   const proc = spawn(process.execPath, [...START_FLAGS, ...execArgv, cli, 'start', '--config', file], {
+    env: { ...process.env, ...START_ENV },
     stdio: ['ignore', 'inherit', 'pipe'],
   });
   return handle(proc, proc.stderr!, (out) => {
