@@ -30,6 +30,14 @@ const MAX_TOPIC_LEVELS = 100;
 const RESERVED = /^(hub|\$SYS)\//;
 
 /**
+ * Why a device may not publish to `topic`, or undefined. The one rule of
+ * authorizePublish: framed publishes (#fastPublish) that it would refuse go to it.
+ */
+function refused(topic: string): string | undefined {
+  return RESERVED.test(topic) ? `${topic}: reserved for the hub` : undefined;
+}
+
+/**
  * The only module that touches Aedes. Readings are consumed in process, in the
  * publish path (authorizePublish), never through a socket subscriber: a slow socket
  * subscriber makes plain Aedes fall over under load.
@@ -190,7 +198,8 @@ export class Broker {
       return false;
     const c0 = topic.charCodeAt(0);
     if (c0 === 36 /* $ */ || topic.includes('+') || topic.includes('#')) return false;
-    if (c0 === 104 /* h */ && RESERVED.test(topic)) return false;
+    // What authorizePublish refuses is left to it, so both ways apply one rule.
+    if (refused(topic)) return false;
     // More than Aedes's maximum of topic levels needs at least as many characters.
     if (topic.length >= MAX_TOPIC_LEVELS && topic.split('/').length > MAX_TOPIC_LEVELS) return false;
     if (this.#mustRoute(topic, false)) return false;
@@ -315,7 +324,8 @@ export class Broker {
 
     aedes.authorizePublish = (client: Client | null, packet, done) => {
       if (!client) return done(null); // a will published by the broker itself
-      if (RESERVED.test(packet.topic)) return done(new Error(`${packet.topic}: reserved for the hub`));
+      const refusal = refused(packet.topic);
+      if (refusal) return done(new Error(refusal));
       const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
       const pending = this.#ingest(client, packet.topic, payload, packet.qos);
       if (pending && packet.qos === 0) {
