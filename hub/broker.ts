@@ -4,6 +4,7 @@ import mqttPacket from 'mqtt-packet';
 import type { Logger } from 'pino';
 import { PublishFramer } from './broker-framing.js';
 import type { RawMessage } from './core/raw-message.js';
+import { topicMatches } from './core/topic.js';
 import { HubError } from './errors.js';
 
 export interface BrokerOptions {
@@ -22,9 +23,6 @@ export interface BrokerOptions {
 
 /** Longest stretch of QoS 0 ingest before other work (writes, commits, HTTP) gets a turn. */
 const SLICE_MS = 20;
-
-/** Aedes's default maxTopicLevels: a publish with more levels is refused. */
-const MAX_TOPIC_LEVELS = 100;
 
 /** Topics only the hub itself may publish: a device must not spoof readings or states. */
 const RESERVED = /^(hub|\$SYS)\//;
@@ -58,10 +56,10 @@ export class Broker {
   readonly #filters = new Map<string, Set<string>>();
   /** watched topic prefix -> how many subscribed filters can match under it */
   readonly #listeners = new Map<string, number>();
-  /** Subscribed filters, over all clients (and sessions kept for offline clients). */
-  #subscriptions = 0;
   /** topic -> whether a subscribed filter matches it; cleared when subscriptions change. */
   readonly #routed = new Map<string, boolean>();
+  /** Aedes refuses a publish with more topic levels (its maxTopicLevels, read at start). */
+  #maxTopicLevels = 100;
 
   constructor(private readonly opts: BrokerOptions) {}
 
@@ -96,7 +94,6 @@ export class Broker {
   }
 
   #countFilter(filter: string, delta: number): void {
-    this.#subscriptions += delta;
     this.#routed.clear();
     const levels = filter.split('/');
     for (const [prefix, n] of this.#listeners) {
@@ -131,19 +128,20 @@ export class Broker {
    */
   #mustRoute(topic: string, retain: boolean): boolean {
     if (retain) return true;
-    if (this.#subscriptions === 0) return false;
+    // #filters holds only clients with at least one filter.
+    if (this.#filters.size === 0) return false;
     let hit = this.#routed.get(topic);
     if (hit === undefined) {
       if (this.#routed.size >= 100_000) this.#routed.clear();
-      hit = topic.startsWith('$') || this.#anyFilterMatches(topic.split('/'));
+      hit = topic.startsWith('$') || this.#anyFilterMatches(topic);
       this.#routed.set(topic, hit);
     }
     return hit;
   }
 
-  #anyFilterMatches(topic: readonly string[]): boolean {
+  #anyFilterMatches(topic: string): boolean {
     for (const set of this.#filters.values()) {
-      for (const f of set) if (filterMatches(f.split('/'), topic)) return true;
+      for (const f of set) if (topicMatches(f, topic)) return true;
     }
     return false;
   }
@@ -201,7 +199,8 @@ export class Broker {
     // What authorizePublish refuses is left to it, so both ways apply one rule.
     if (refused(topic)) return false;
     // More than Aedes's maximum of topic levels needs at least as many characters.
-    if (topic.length >= MAX_TOPIC_LEVELS && topic.split('/').length > MAX_TOPIC_LEVELS) return false;
+    const maxLevels = this.#maxTopicLevels;
+    if (topic.length >= maxLevels && topic.split('/').length > maxLevels) return false;
     if (this.#mustRoute(topic, false)) return false;
     const pending = this.#ingest(client, topic, payload, 0);
     if (pending) this.#hold(client, pending);
@@ -229,7 +228,7 @@ export class Broker {
     list.push(done);
   }
 
-  /** Stops reading a client until `until` settles (see authorizePublish). */
+  /** Stops reading a client until `until` settles (why the connection, not the message: #ingest). */
   #hold(client: Client, until: Promise<void>): void {
     if (this.#held.has(client)) return;
     this.#held.add(client);
@@ -311,6 +310,7 @@ export class Broker {
       drainTimeout: 10_000,
     });
     this.#aedes = aedes;
+    this.#maxTopicLevels = (aedes as unknown as { maxTopicLevels: number }).maxTopicLevels;
 
     if (opts.users.length > 0) {
       const users = new Map(opts.users.map((u) => [u.username, u.password]));
@@ -453,17 +453,6 @@ interface AedesInternals {
   _parser: { parse(buf: Buffer): number };
   _keepaliveInterval: number;
   _keepaliveTimer: NodeJS.Timeout | null;
-}
-
-/** True when an MQTT topic filter matches a topic (both split into levels). */
-function filterMatches(filter: readonly string[], topic: readonly string[]): boolean {
-  for (let i = 0; i < filter.length; i++) {
-    const f = filter[i];
-    if (f === '#') return true; // also matches the parent level [MQTT-4.7.1-2]
-    if (i >= topic.length) return false;
-    if (f !== '+' && f !== topic[i]) return false;
-  }
-  return filter.length === topic.length;
 }
 
 /** True when a filter can match some topic that starts with the levels of `prefix`. */

@@ -234,7 +234,6 @@ export async function startHub(
     bus.on(owner, 'readings', (rs: readonly Reading[]) => {
       sink.accept(rs);
       hot.readings[rs[0]!.source] += rs.length;
-      metrics.storage.accepted += rs.length;
     });
     bus.on(owner, 'quarantine', (e) => metrics.quarantined.inc({ reason: e.reason }));
     stops.push(['bus', () => bus.removeAll(owner)]);

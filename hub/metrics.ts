@@ -9,7 +9,6 @@ export function createMetrics() {
     spoolReadings: () => 0,
     spoolBytes: () => 0,
     inFlight: () => 0,
-    accepted: 0,
   };
   // Counted per message as plain numbers, handed to prom-client when scraped: its
   // inc() checks its arguments and looks up its label set every time.
@@ -130,7 +129,7 @@ export function createMetrics() {
       registers: [registry],
       collect() {
         const now = performance.now();
-        const n = storage.accepted;
+        const n = readingsAccepted(hot);
         this.set(now > lastAt ? ((n - lastCount) * 1000) / (now - lastAt) : 0);
         lastAt = now;
         lastCount = n;
@@ -154,7 +153,6 @@ export function createMetrics() {
   return Object.assign(m, { storage, hot });
 }
 
-/** Read by the storage gauges at scrape time; the hub points these at its spool and writer. */
 /** Counts of the hot path (see `hot` in createMetrics). */
 export interface HotCounts {
   /** hub_messages_total */
@@ -163,12 +161,16 @@ export interface HotCounts {
   readings: Record<ReadingSource, number>;
 }
 
+/** Readings accepted so far, from every source. */
+export function readingsAccepted(hot: HotCounts): number {
+  return hot.readings.mqtt + hot.readings.firmata + hot.readings.simulator;
+}
+
+/** Read by the storage gauges at scrape time; the hub points these at its spool and writer. */
 export interface StorageProbe {
   spoolReadings(): number;
   spoolBytes(): number;
   inFlight(): number;
-  /** Readings accepted so far (the ingest rate gauge). */
-  accepted: number;
 }
 
 export type HubMetrics = ReturnType<typeof createMetrics>;

@@ -29,14 +29,15 @@ export interface InfluxSeries {
  */
 export class InfluxHttp {
   readonly #headers: Record<string, string> = {};
+  /** node:http or node:https, as the URL says. */
+  readonly #transport: typeof http | typeof https;
   /** Connections kept open between writes (what fetch's own pool does for the other calls). */
   readonly #agent: http.Agent;
 
   constructor(readonly target: InfluxTarget) {
-    this.#agent = new (new URL(target.url).protocol === 'https:' ? https.Agent : http.Agent)({
-      keepAlive: true,
-      maxSockets: 16,
-    });
+    const tls = new URL(target.url).protocol === 'https:';
+    this.#transport = tls ? https : http;
+    this.#agent = new (tls ? https.Agent : http.Agent)({ keepAlive: true, maxSockets: 16 });
     if (target.username !== undefined) {
       this.#headers.authorization = `Basic ${Buffer.from(`${target.username}:${target.password ?? ''}`).toString('base64')}`;
     }
@@ -91,20 +92,20 @@ export class InfluxHttp {
    * second. Rejects on network errors and timeouts only (`cause` has the error code).
    */
   write(
-    body: string | Buffer | readonly Buffer[],
+    body: string | readonly Buffer[],
     timeoutMs: number,
   ): Promise<{ status: number; body: string; retryAfter?: string }> {
-    const parts = typeof body === 'string' ? [Buffer.from(body)] : Buffer.isBuffer(body) ? [body] : body;
+    const parts = typeof body === 'string' ? [Buffer.from(body)] : body;
     let length = 0;
     for (const p of parts) length += p.length;
-    const url = new URL(this.#url('/write', { db: this.target.database, precision: 'u' }));
+    const url = this.#url('/write', { db: this.target.database, precision: 'u' });
     return new Promise((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
       const fail = (err: NodeJS.ErrnoException) => {
         clearTimeout(timer);
         reject(Object.assign(new Error(`write to InfluxDB failed: ${err.message}`), { cause: err }));
       };
-      const req = (url.protocol === 'https:' ? https : http).request(
+      const req = this.#transport.request(
         url,
         {
           method: 'POST',

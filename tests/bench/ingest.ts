@@ -10,6 +10,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../../hub/core/net.js';
+import { median } from '../support/bench-load.js';
 import type { PublisherOptions } from '../support/bench-publishers.js';
 import { START_ENV, START_FLAGS, startBuiltHub } from '../support/hub-child.js';
 import { startTestInfluxd, uniqueDb } from '../support/influxd.js';
@@ -34,10 +35,6 @@ const ALL: Scenario[] = [
 ];
 const SCENARIOS = ALL.filter((s) => !ONLY || ONLY.includes(s.name));
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? Number.NaN : s[Math.floor((s.length - 1) / 2)]!;
-};
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
 async function startPublishers(

@@ -7,27 +7,14 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { startHub } from '../../hub/hub.js';
+import { readingsAccepted } from '../../hub/metrics.js';
+import { type BenchKind, median, payloadFor, topicFor } from '../support/bench-load.js';
 import { startTestInfluxd, uniqueDb } from '../support/influxd.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const PER_RUN = 100_000;
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
-
-const scenarios = {
-  // The payloads and topics of the ingest bench's publishers.
-  'single value': (i: number) => ({
-    topic: `sensors/bench${i % 50}/s${i % 500}`,
-    payload: String(20 + (i % 100) / 10),
-  }),
-  '8 sensors': (i: number) => {
-    const v = i % 100;
-    return {
-      topic: `sensors/bench${i % 50}x${i % 150}`,
-      payload: `{"temperature":${20 + v / 10},"humidity":${40 + v / 5},"pressure":${1000 + v},"illuminance":${v * 10},"voltage":${3 + v / 100},"co2":${400 + v},"power":${v},"energy":${i}}`,
-    };
-  },
-};
+const KINDS: Record<string, BenchKind> = { 'single value': 'single', '8 sensors': 'multi' };
 
 const cpus = os.cpus();
 console.log(`hardware: ${cpus[0]?.model} x ${cpus.length} cores; node ${process.version}`);
@@ -37,7 +24,7 @@ console.log(
 
 const influx = await startTestInfluxd();
 try {
-  for (const [name, make] of Object.entries(scenarios)) {
+  for (const [name, kind] of Object.entries(KINDS)) {
     const dataDir = mkdtempSync(join(os.tmpdir(), 'bench-pipeline-'));
     const hub = await startHub(
       {
@@ -49,13 +36,14 @@ try {
       { logger: pino({ level: 'silent' }) },
     );
     try {
-      const msgs = Array.from({ length: 5000 }, (_, i) => {
-        const m = make(i);
-        return { topic: m.topic, payload: Buffer.from(m.payload) };
-      });
+      // The payloads and topics of the ingest bench's publishers, 50 clients.
+      const msgs = Array.from({ length: 5000 }, (_, i) => ({
+        topic: topicFor(kind, i % 50, i),
+        payload: Buffer.from(payloadFor(kind, i)),
+      }));
       let readingsPerMessage = 0;
       const run = async () => {
-        const before = hub.metrics.storage.accepted;
+        const before = readingsAccepted(hub.metrics.hot);
         const c0 = process.cpuUsage();
         // 1000 messages a turn, so commits and writes run in between as they do under load.
         for (let i = 0; i < PER_RUN; i += 1000) {
@@ -73,7 +61,7 @@ try {
         }
         await hub.flush(60_000);
         const c = process.cpuUsage(c0);
-        readingsPerMessage = (hub.metrics.storage.accepted - before) / PER_RUN;
+        readingsPerMessage = (readingsAccepted(hub.metrics.hot) - before) / PER_RUN;
         return (c.user + c.system) / PER_RUN;
       };
       await run();

@@ -2,6 +2,7 @@
 // hub's event loop. Options as JSON in argv[2]; talks to the parent over IPC:
 // -> {ready}, <- 'go', -> {done, sent, ms, cpuUs}.
 import mqtt, { type MqttClient } from 'mqtt';
+import { type BenchKind, payloadFor, topicFor } from './bench-load.js';
 
 export interface PublisherOptions {
   url: string;
@@ -9,30 +10,12 @@ export interface PublisherOptions {
   /** Messages per client. */
   messages: number;
   qos: 0 | 1;
-  /** single: one number per message; multi: a JSON object of 8 sensors per message. */
-  kind: 'single' | 'multi';
+  kind: BenchKind;
   /** Messages a client has outstanding at once (unacknowledged for QoS 1, unwritten for QoS 0). */
   window: number;
 }
 
-// Series per client: more than a client's window, so two messages of one series never
-// arrive in one socket read (the same hub millisecond would overwrite in InfluxDB).
-const SENSORS = 500;
-const DEVICES = 150;
 const opts = JSON.parse(process.argv[2]!) as PublisherOptions;
-
-function payloadFor(kind: PublisherOptions['kind'], i: number): string {
-  if (kind === 'single') return String(20 + (i % 100) / 10);
-  const v = i % 100;
-  return `{"temperature":${20 + v / 10},"humidity":${40 + v / 5},"pressure":${1000 + v},"illuminance":${v * 10},"voltage":${3 + v / 100},"co2":${400 + v},"power":${v},"energy":${i}}`;
-}
-
-// Every series gets a reading only every SENSORS messages of its client, so the
-// hub-assigned millisecond timestamps never collide within a series (a collision
-// would overwrite in InfluxDB and the counts would not be exact).
-function topicFor(kind: PublisherOptions['kind'], c: number, i: number): string {
-  return kind === 'single' ? `sensors/bench${c}/s${i % SENSORS}` : `sensors/bench${c}x${i % DEVICES}`;
-}
 
 async function run(client: MqttClient, c: number): Promise<void> {
   let next = 0;

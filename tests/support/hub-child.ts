@@ -74,27 +74,31 @@ export async function startHubChild(config: HubConfigInput, execArgv: string[] =
   });
 }
 
-/** The V8 flags `npm start` passes (package.json's start script, with the defaults of its variables). */
-export const START_FLAGS: readonly string[] = (() => {
+/**
+ * package.json's start script, `[VAR=value ...] exec node <flags> dist/hub/cli.js start`,
+ * with each `${VAR:-default}` expanded as the shell does.
+ */
+const START_SCRIPT = (() => {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
     scripts: Record<string, string>;
   };
-  return [...pkg.scripts.start!.matchAll(/(--max-[a-z-]+-size=)(?:\$\{\w+:-)?(\d+)\}?/g)].map(
-    (m) => `${m[1]}${m[2]}`,
+  return pkg.scripts.start!.replace(/\$\{(\w+):-([^}]*)\}/g, (_, name: string, dflt: string) =>
+    process.env[name] ? process.env[name] : dflt,
   );
 })();
+const [START_ASSIGNMENTS, START_COMMAND] = START_SCRIPT.includes(' exec ')
+  ? (START_SCRIPT.split(' exec ') as [string, string])
+  : ['', START_SCRIPT.replace(/^exec /, '')];
 
-/** The environment `npm start` sets (assignments before `exec` in its script, with their defaults). */
-export const START_ENV: Readonly<Record<string, string>> = (() => {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-    scripts: Record<string, string>;
-  };
-  const env: Record<string, string> = {};
-  for (const m of pkg.scripts.start!.split(' exec ')[0]!.matchAll(/(\w+)=\$\{(\w+):-([^}]*)\}/g)) {
-    env[m[1]!] = process.env[m[2]!] ?? m[3]!;
-  }
-  return env;
-})();
+/** The V8 flags `npm start` passes. */
+export const START_FLAGS: readonly string[] = START_COMMAND.split(' ').filter((a) => a.startsWith('--'));
+
+/** The environment `npm start` sets (the assignments before `exec`). */
+export const START_ENV: Readonly<Record<string, string>> = Object.fromEntries(
+  START_ASSIGNMENTS.split(' ')
+    .filter(Boolean)
+    .map((a) => [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)]),
+);
 
 /**
  * Starts the built hub as `npm start` runs it (`<START_ENV> node <START_FLAGS> dist/hub/cli.js start`),
