@@ -275,8 +275,9 @@ export class DeviceRegistry {
 
   #applyInterval(device: string, sensor: string, s: SensorState, learner?: IntervalLearner): void {
     const decl = this.#declared.get(device);
-    const configured =
-      decl?.sensors?.[sensor]?.expectedInterval ?? decl?.expectedInterval ?? this.opts.expectedIntervalMs;
+    // Own keys only: a sensor named "constructor" has no declared settings of Object's.
+    const own = decl?.sensors && Object.hasOwn(decl.sensors, sensor) ? decl.sensors[sensor] : undefined;
+    const configured = own?.expectedInterval ?? decl?.expectedInterval ?? this.opts.expectedIntervalMs;
     if (configured !== undefined) {
       s.expectedInterval = configured;
       s.intervalSource = 'config';
