@@ -94,8 +94,11 @@ export const registrySchema = z.strictObject({
    * invented ids cannot grow the hub without bound.
    */
   maxDevices: z.number().int().min(1).max(10_000_000).default(10_000),
-  /** Sensors per device at most; a new sensor past it is quarantined as sensor_limit. */
-  maxSensorsPerDevice: z.number().int().min(1).max(1_000_000).default(256),
+  /**
+   * Sensors per device at most; a new sensor past it is quarantined as sensor_limit.
+   * 1000: above any real device or gateway, and above the benchmark's 500 per client.
+   */
+  maxSensorsPerDevice: z.number().int().min(1).max(1_000_000).default(1000),
 });
 
 export const homeAssistantSchema = z.strictObject({

@@ -181,8 +181,8 @@ describe('registry caps', () => {
     ]);
   });
 
-  it('are set in config, default 10000 devices and 256 sensors, and by HUB_REGISTRY_MAX_*', () => {
-    expect(loadConfig({ env: {} }).registry).toMatchObject({ maxDevices: 10_000, maxSensorsPerDevice: 256 });
+  it('are set in config, default 10000 devices and 1000 sensors, and by HUB_REGISTRY_MAX_*', () => {
+    expect(loadConfig({ env: {} }).registry).toMatchObject({ maxDevices: 10_000, maxSensorsPerDevice: 1000 });
     expect(
       loadConfig({ env: { HUB_REGISTRY_MAX_DEVICES: '5', HUB_REGISTRY_MAX_SENSORS_PER_DEVICE: '7' } })
         .registry,
