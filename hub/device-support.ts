@@ -13,6 +13,8 @@ export function registryOptions(config: HubConfig): RegistryOptions {
     checkEveryMs: config.registry.checkEvery,
     expectedIntervalMs: config.registry.expectedInterval,
     offlineAfterMs: config.registry.offlineAfter,
+    maxDevices: config.registry.maxDevices,
+    maxSensorsPerDevice: config.registry.maxSensorsPerDevice,
   };
 }
 

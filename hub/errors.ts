@@ -39,6 +39,10 @@ export const QUARANTINE_REASONS = {
   invalid_shape: 'The JSON has the wrong shape for its topic (e.g. an array, or no value field).',
   out_of_range: 'The value is outside the plausible range of its metric.',
   empty_payload: 'The payload is empty.',
+  device_limit:
+    'A reading of a new device while the registry holds registry.maxDevices devices; known devices keep working.',
+  sensor_limit:
+    'A reading of a new sensor of a device that has registry.maxSensorsPerDevice sensors; its known sensors keep working.',
   // Points InfluxDB refused for good (issue 5): they leave the spool into the quarantine.
   influx_type_conflict:
     'InfluxDB refused the point: its measurement already has a field `value` of another type (written by another tool).',

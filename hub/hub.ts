@@ -87,6 +87,10 @@ export async function startHub(
   try {
     const quarantine = new Quarantine(bus, log.child({ module: 'quarantine' }), {
       file: resolve(config.dataDir, 'quarantine.jsonl'),
+      counted: {
+        fileBytes: (n) => metrics.quarantineFileBytes.inc(n),
+        fileDropped: (n) => metrics.quarantineFileDropped.inc(n),
+      },
     });
     quarantine.start();
     stops.push(['quarantine', () => quarantine.stop()]);
@@ -226,7 +230,13 @@ export async function startHub(
       quarantine,
       bus,
       maxPayloadBytes: config.mqtt.maxPayloadBytes,
-      context: { deviceTags: registry.tagsOf(), clock: new SeriesClock(), ...formatContext },
+      context: {
+        deviceTags: registry.tagsOf(),
+        clock: new SeriesClock(),
+        admit: (d) => registry.admit(d),
+        limits: registry.limits,
+        ...formatContext,
+      },
     });
 
     const owner = {};
@@ -245,6 +255,7 @@ export async function startHub(
         registry.seen(res.suppressed);
         metrics.suppressed.inc(res.suppressed.length);
       }
+      if (res.duplicates > 0) metrics.duplicates.inc(res.duplicates);
       return res;
     };
 
@@ -332,11 +343,21 @@ export async function startHub(
       // The retained topic speaks online/offline only (Home Assistant's availability contract).
       if (state !== 'stale') void broker.publish(`hub/devices/${device}/availability`, state, true);
     });
-    bus.on(
-      outbound,
-      'quarantine',
-      (e) => void broker.publish(`hub/quarantine/${e.device}`, JSON.stringify(e)),
-    );
+    // Bounded like the readings' copies: a flood of bad payloads must not queue without limit in Aedes.
+    let republishingQuarantine = 0;
+    const quarantineDone = () => {
+      republishingQuarantine--;
+    };
+    bus.on(outbound, 'quarantine', (e) => {
+      if (republishingQuarantine >= REPUBLISH_MAX) {
+        metrics.quarantineRepublishSkipped.inc();
+        return;
+      }
+      republishingQuarantine++;
+      void broker
+        .publish(`hub/quarantine/${e.device}`, JSON.stringify(e))
+        .then(quarantineDone, quarantineDone);
+    });
     stops.push(['outbound', () => bus.removeAll(outbound)]);
     await broker.publish('hub/status', 'online', true);
 

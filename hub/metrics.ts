@@ -140,6 +140,26 @@ export function createMetrics() {
       help: 'Live copies on hub/readings/... skipped under overload (the readings are stored)',
       registers: [registry],
     }),
+    duplicates: new Counter({
+      name: 'hub_duplicate_readings_total',
+      help: 'Readings identical to the previous one of their series (same device time and value): a resend, stored once',
+      registers: [registry],
+    }),
+    quarantineRepublishSkipped: new Counter({
+      name: 'hub_quarantine_republish_skipped_total',
+      help: 'Quarantine entries not republished on hub/quarantine/... under overload (still counted, kept and logged to file)',
+      registers: [registry],
+    }),
+    quarantineFileBytes: new Counter({
+      name: 'hub_quarantine_file_bytes_total',
+      help: 'Bytes written to the quarantine file',
+      registers: [registry],
+    }),
+    quarantineFileDropped: new Counter({
+      name: 'hub_quarantine_file_dropped_total',
+      help: 'Quarantine entries not written to the quarantine file (the disk was behind, or the file failed)',
+      registers: [registry],
+    }),
     ingestLatency: new Histogram({
       name: 'hub_ingest_to_stored_seconds',
       help: 'Per spool chunk (one group commit): from the hub receiving its first reading to InfluxDB confirming it',

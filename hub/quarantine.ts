@@ -15,18 +15,31 @@ export interface QuarantineOptions {
   keep?: number;
   /** Raw bytes kept per entry. */
   maxRawBytes?: number;
+  /** Told the bytes the file took, and each entry it could not take (for the metrics). */
+  counted?: { fileBytes(n: number): void; fileDropped(n: number): void };
+  /** Wait before a failed file is opened again. */
+  reopenAfterMs?: number;
 }
 
 /**
  * Where what the hub cannot read ends up: counted by reason, kept in a ring for
  * GET /api/quarantine, appended to a JSON-lines file, and announced on the bus
- * (the broker republishes it on hub/quarantine/<device>).
+ * (the broker republishes it on hub/quarantine/<device>). The file never holds the
+ * hub up: while the disk is behind (write() said so) entries are not written but
+ * counted, until 'drain'; a failed file is logged, entries are counted as dropped,
+ * and it is opened again a while later.
  */
 export class Quarantine {
   readonly #ring: QuarantineEntry[] = [];
   readonly #counts = new Map<QuarantineReason, number>();
   #file: WriteStream | undefined;
+  /** write() returned false: nothing more until 'drain'. */
+  #blocked = false;
+  #reopenAt = 0;
+  #stopped = false;
   #fileBytes = 0;
+  #written = 0;
+  #dropped = 0;
   readonly #keep: number;
   readonly #maxRaw: number;
   readonly #maxFile: number;
@@ -50,8 +63,34 @@ export class Quarantine {
     } catch {
       this.#fileBytes = 0;
     }
-    this.#file = createWriteStream(this.opts.file, { flags: 'a' });
-    this.#file.on('error', (err) => this.log.error({ err }, 'quarantine file write failed'));
+    this.#open();
+  }
+
+  #open(): void {
+    const path = this.opts.file!;
+    const f = createWriteStream(path, { flags: 'a' });
+    f.on('error', (err) => {
+      this.log.error({ err, file: path }, 'quarantine file write failed; entries are dropped from the file');
+      if (this.#file !== f) return;
+      this.#file = undefined;
+      this.#blocked = false;
+      this.#reopenAt = Date.now() + (this.opts.reopenAfterMs ?? 10_000);
+    });
+    f.on('drain', () => {
+      if (this.#file === f) this.#blocked = false;
+    });
+    this.#file = f;
+    this.#blocked = false;
+  }
+
+  /** Bytes the file took since start. */
+  get fileBytesWritten(): number {
+    return this.#written;
+  }
+
+  /** Entries not written to the file since start (backpressure or a failed file). */
+  get fileDropped(): number {
+    return this.#dropped;
   }
 
   add(
@@ -81,20 +120,37 @@ export class Quarantine {
   }
 
   #append(entry: QuarantineEntry): void {
-    if (!this.#file || !this.opts.file) return;
+    if (!this.opts.file || this.#stopped) return;
+    if (!this.#file && Date.now() >= this.#reopenAt) this.#open();
+    if (!this.#file || this.#blocked) {
+      this.#dropped++;
+      this.opts.counted?.fileDropped(1);
+      return;
+    }
     const line = `${JSON.stringify(entry)}\n`;
-    if (this.#fileBytes + line.length > this.#maxFile) {
+    const bytes = Buffer.byteLength(line);
+    if (this.#fileBytes + bytes > this.#maxFile) {
       this.#file.end();
       try {
         renameSync(this.opts.file, `${this.opts.file}.1`);
       } catch {
         // nothing to rotate
       }
-      this.#file = createWriteStream(this.opts.file, { flags: 'a' });
+      this.#open();
       this.#fileBytes = 0;
     }
-    this.#fileBytes += line.length;
-    this.#file.write(line);
+    this.#fileBytes += bytes;
+    const ok = this.#file!.write(line, this.#wrote(bytes));
+    if (!ok) this.#blocked = true;
+  }
+
+  /** The callback of one write: counts its bytes once they are on their way to the disk. */
+  #wrote(bytes: number) {
+    return (err?: Error | null) => {
+      if (err) return;
+      this.#written += bytes;
+      this.opts.counted?.fileBytes(bytes);
+    };
   }
 
   /** Newest first. */
@@ -118,8 +174,9 @@ export class Quarantine {
   }
 
   async stop(): Promise<void> {
+    this.#stopped = true;
     const f = this.#file;
     this.#file = undefined;
-    if (f) await new Promise<void>((r) => f.end(r));
+    if (f && !f.destroyed) await new Promise<void>((r) => f.end(r));
   }
 }

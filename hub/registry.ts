@@ -32,8 +32,15 @@ export interface DeviceState {
   restored?: boolean;
   firstSeen: number | undefined;
   lastSeen: number | undefined;
+  /** By sensor id; a null-prototype object, so "__proto__" or "toString" is an ordinary sensor. */
   sensors: Record<string, SensorState>;
 }
+
+/** Why a reading of a new device or sensor is refused: the registry is full. */
+export type AdmitRefusal = 'device_limit' | 'sensor_limit';
+
+/** A record keyed by external ids: no inherited keys, "__proto__" is an own key like any other. */
+const byId = <T>(): Record<string, T> => Object.create(null) as Record<string, T>;
 
 /** A sensor's last stored reading, as InfluxDB returns it at start. */
 export type RestoredSensor = KnownSensor;
@@ -56,6 +63,10 @@ export interface RegistryOptions {
   expectedIntervalMs?: number | undefined;
   /** Silence after which a device is offline even while its connection stays open. */
   offlineAfterMs?: number;
+  /** Devices the registry holds at most (declared ones included and always admitted). */
+  maxDevices?: number;
+  /** Sensors per device at most. */
+  maxSensorsPerDevice?: number;
   now?: () => number;
 }
 
@@ -87,8 +98,12 @@ export class DeviceRegistry {
   /** The last device noteClient() recorded, and for which client (one publisher's run). */
   #noted: { clientId: string; device: string } = { clientId: '', device: '' };
   readonly #declared = new Map<string, DeclaredDevice>();
+  /** Sensors per device (d.sensors has no size of its own). */
+  readonly #sensorCount = new Map<string, number>();
   #timer: NodeJS.Timeout | undefined;
   readonly #now: () => number;
+  readonly #maxDevices: number;
+  readonly #maxSensors: number;
 
   constructor(
     private readonly bus: EventBus,
@@ -96,6 +111,8 @@ export class DeviceRegistry {
     private readonly opts: RegistryOptions = {},
   ) {
     this.#now = opts.now ?? Date.now;
+    this.#maxDevices = opts.maxDevices ?? Number.POSITIVE_INFINITY;
+    this.#maxSensors = opts.maxSensorsPerDevice ?? Number.POSITIVE_INFINITY;
     for (const d of declared) {
       this.#declared.set(d.id, d);
       this.#devices.set(d.id, {
@@ -107,7 +124,7 @@ export class DeviceRegistry {
         state: 'unknown',
         firstSeen: undefined,
         lastSeen: undefined,
-        sensors: {},
+        sensors: byId(),
       });
     }
   }
@@ -137,11 +154,56 @@ export class DeviceRegistry {
         state: 'unknown',
         firstSeen: undefined,
         lastSeen: undefined,
-        sensors: {},
+        sensors: byId(),
       };
       this.#devices.set(id, d);
     }
     return d;
+  }
+
+  #addSensor(d: DeviceState, s: SensorState): void {
+    d.sensors[s.sensor] = s;
+    this.#sensorCount.set(d.id, (this.#sensorCount.get(d.id) ?? 0) + 1);
+  }
+
+  /**
+   * Whether a reading of this device and sensor may be stored: known ones always; a
+   * new device while fewer than maxDevices are known, a new sensor while its device
+   * has fewer than maxSensorsPerDevice. An admitted new sensor is listed at once (its
+   * reading follows in the same call), so the sensors of one message count one by one.
+   */
+  admit(
+    r: Pick<Reading, 'device' | 'sensor' | 'metric' | 'unit' | 'value' | 'ts' | 'quality'>,
+  ): AdmitRefusal | undefined {
+    // The hot path: a known sensor (one lookup per map, no string built).
+    if (this.#series.get(r.device)?.has(r.sensor)) return undefined;
+    let d = this.#devices.get(r.device);
+    if (!d) {
+      if (this.#devices.size >= this.#maxDevices) return 'device_limit';
+      d = this.#device(r.device);
+    }
+    if (d.sensors[r.sensor] !== undefined) return undefined;
+    if ((this.#sensorCount.get(d.id) ?? 0) >= this.#maxSensors) return 'sensor_limit';
+    const s: SensorState = {
+      sensor: r.sensor,
+      metric: r.metric,
+      unit: r.unit,
+      value: r.value,
+      ts: r.ts,
+      lastSeen: this.#now(),
+      quality: r.quality,
+      stale: false,
+      expectedInterval: null,
+      intervalSource: null,
+    };
+    this.#applyInterval(d.id, r.sensor, s);
+    this.#addSensor(d, s);
+    return undefined;
+  }
+
+  /** The caps, for messages that name them. */
+  get limits(): { maxDevices: number; maxSensorsPerDevice: number } {
+    return { maxDevices: this.#maxDevices, maxSensorsPerDevice: this.#maxSensors };
   }
 
   /** Readings report-on-change dropped: the sensor is alive though nothing new is stored. */
@@ -187,7 +249,7 @@ export class DeviceRegistry {
             expectedInterval: null,
             intervalSource: null,
           };
-          d.sensors[r.sensor] = state;
+          this.#addSensor(d, state);
         }
         entry = { learner: new IntervalLearner(), state };
         series!.set(r.sensor, entry);
@@ -213,8 +275,9 @@ export class DeviceRegistry {
 
   #applyInterval(device: string, sensor: string, s: SensorState, learner?: IntervalLearner): void {
     const decl = this.#declared.get(device);
-    const configured =
-      decl?.sensors?.[sensor]?.expectedInterval ?? decl?.expectedInterval ?? this.opts.expectedIntervalMs;
+    // Own keys only: a sensor named "constructor" has no declared settings of Object's.
+    const own = decl?.sensors && Object.hasOwn(decl.sensors, sensor) ? decl.sensors[sensor] : undefined;
+    const configured = own?.expectedInterval ?? decl?.expectedInterval ?? this.opts.expectedIntervalMs;
     if (configured !== undefined) {
       s.expectedInterval = configured;
       s.intervalSource = 'config';
@@ -273,9 +336,11 @@ export class DeviceRegistry {
     let added = 0;
     for (const k of known) {
       const existed = this.#devices.has(k.device);
+      // The caps hold for what storage remembers too (they may have been lowered since).
+      if (!existed && this.#devices.size >= this.#maxDevices) continue;
       const d = this.#device(k.device);
       if (!existed) d.restored = true;
-      if (d.sensors[k.sensor]) continue;
+      if (d.sensors[k.sensor] || (this.#sensorCount.get(d.id) ?? 0) >= this.#maxSensors) continue;
       d.source ??= k.source as Reading['source'];
       const s: SensorState = {
         sensor: k.sensor,
@@ -290,7 +355,7 @@ export class DeviceRegistry {
         intervalSource: null,
       };
       this.#applyInterval(k.device, k.sensor, s);
-      d.sensors[k.sensor] = s;
+      this.#addSensor(d, s);
       if (d.restored) d.lastSeen = Math.max(d.lastSeen ?? 0, k.ts);
       added++;
     }
@@ -323,9 +388,14 @@ export class DeviceRegistry {
     }
   }
 
-  /** A device's own availability message (LWT, status topic); creates the device when new. */
-  setAvailability(device: string, state: Availability): void {
+  /**
+   * A device's own availability message (LWT, status topic); creates the device when
+   * new and there is room (maxDevices). Returns false when it was ignored for the cap.
+   */
+  setAvailability(device: string, state: Availability): boolean {
+    if (!this.#devices.has(device) && this.#devices.size >= this.#maxDevices) return false;
     this.#set(this.#device(device), state, 'device');
+    return true;
   }
 
   setState(device: string, state: Availability): void {

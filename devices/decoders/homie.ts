@@ -33,11 +33,15 @@ function propMeta(ctx: DecodeContext, k: string): PropMeta {
   return ctx.meta.get<PropMeta>(k) ?? {};
 }
 
+/** The id of a node or property in a list; anything but a string or number names none. */
+const idOf = (o: unknown): string =>
+  isPlainObject(o) && (typeof o.id === 'string' || typeof o.id === 'number') ? String(o.id) : '';
+
 /** Homie 5 puts every node and property in one `$description` JSON document. */
 function learnDescription(ctx: DecodeContext, device: string, doc: Record<string, unknown>): void {
   const nodes = doc.nodes;
   const entries: Array<[string, unknown]> = Array.isArray(nodes)
-    ? nodes.map((n) => [isPlainObject(n) ? String(n.id) : '', n])
+    ? nodes.map((n) => [idOf(n), n])
     : isPlainObject(nodes)
       ? Object.entries(nodes)
       : [];
@@ -45,7 +49,7 @@ function learnDescription(ctx: DecodeContext, device: string, doc: Record<string
     if (!isPlainObject(node)) continue;
     const props = node.properties;
     const pe: Array<[string, unknown]> = Array.isArray(props)
-      ? props.map((p) => [isPlainObject(p) ? String(p.id) : '', p])
+      ? props.map((p) => [idOf(p), p])
       : isPlainObject(props)
         ? Object.entries(props)
         : [];

@@ -6,7 +6,7 @@ import { isPlainObject, parseJson, payloadText } from './payload.js';
 const META_KEYS = new Set(['ts', 'time', 'timestamp']);
 
 function valueObject(device: string, sensor: string, o: Record<string, unknown>, ts: unknown): Candidate {
-  if (!('value' in o)) {
+  if (!Object.hasOwn(o, 'value')) {
     throw new RejectError(
       'invalid_shape',
       `expected {"value": number, "unit"?: string, "ts"?: time} for ${sensor}`,

@@ -49,7 +49,7 @@ function learnDevices(ctx: DecodeContext, base: string, list: unknown): void {
   if (!Array.isArray(list)) throw new RejectError('invalid_shape', 'bridge/devices expects a JSON array');
   for (const d of list) {
     if (!isPlainObject(d) || typeof d.friendly_name !== 'string') continue;
-    const units: Record<string, string> = {};
+    const units = Object.create(null) as Record<string, string>;
     const walk = (exposes: unknown) => {
       if (!Array.isArray(exposes)) return;
       for (const e of exposes) {
@@ -127,8 +127,9 @@ export function zigbee2mqttDecoder(base = 'zigbee2mqtt'): DecoderDefinition {
         let unit = own(exposed, prop) ?? known?.unit;
         if (!known && (unit === undefined || typeof value !== 'number')) continue;
         // illuminance is raw on older firmware when illuminance_lux is also sent.
-        if (prop === 'illuminance' && 'illuminance_lux' in json) continue;
-        if (prop === 'voltage' && own(exposed, 'voltage') === undefined && 'battery' in json) unit = 'mV';
+        if (prop === 'illuminance' && Object.hasOwn(json, 'illuminance_lux')) continue;
+        if (prop === 'voltage' && own(exposed, 'voltage') === undefined && Object.hasOwn(json, 'battery'))
+          unit = 'mV';
         unit = own(UNIT_ALIASES, unit!) ?? unit!;
         if (!known && !resolveUnit(unit)) continue;
         const c: Candidate = {

@@ -88,6 +88,17 @@ export const registrySchema = z.strictObject({
   offlineAfter: duration.default(600_000),
   /** At start, devices that stored a reading within this window are listed again (from InfluxDB). */
   restoreWithin: duration.default(30 * 86_400_000),
+  /**
+   * Devices the registry holds at most, declared ones included (always admitted): a
+   * reading of a new device past it is quarantined as device_limit, so a flood of
+   * invented ids cannot grow the hub without bound.
+   */
+  maxDevices: z.number().int().min(1).max(10_000_000).default(10_000),
+  /**
+   * Sensors per device at most; a new sensor past it is quarantined as sensor_limit.
+   * 1000: above any real device or gateway, and above the benchmark's 500 per client.
+   */
+  maxSensorsPerDevice: z.number().int().min(1).max(1_000_000).default(1000),
 });
 
 export const homeAssistantSchema = z.strictObject({

@@ -35,6 +35,8 @@ export interface IngestResult {
   suppressed: readonly Reading[];
   /** What the message said about device availability (LWT, status topics). */
   availability: readonly AvailabilityNote[];
+  /** Readings identical to the previous one of their series (same device time and value): not stored again. */
+  duplicates: number;
 }
 
 /** Shared by results that have none: nothing is allocated for what most messages lack. */
@@ -45,10 +47,12 @@ const UNHANDLED: IngestResult = Object.freeze({
   handled: false,
   suppressed: NONE,
   availability: NONE,
+  duplicates: 0,
 });
 
 /**
- * decode -> validate ids -> number -> metric -> unit -> range -> time -> tags.
+ * decode -> validate ids -> number -> metric -> unit -> calibrate -> range -> time -> admit
+ * (registry caps) -> series (unique times, resends) -> tags -> report-on-change.
  * One message may give several readings; a bad sensor value is quarantined on its
  * own and its siblings still go through.
  */
@@ -77,7 +81,14 @@ export class Pipeline {
         'payload_too_large',
         `payload of ${msg.payload.length} bytes is over the limit of ${this.opts.maxPayloadBytes} (mqtt.maxPayloadBytes)`,
       );
-      return { readings: NONE, rejected: 1, handled: true, suppressed: NONE, availability: NONE };
+      return {
+        readings: NONE,
+        rejected: 1,
+        handled: true,
+        suppressed: NONE,
+        availability: NONE,
+        duplicates: 0,
+      };
     }
     let decoded: DecodeResult;
     try {
@@ -90,7 +101,14 @@ export class Pipeline {
           ? err
           : new RejectError('invalid_shape', `${decoder.name} could not read it: ${(err as Error).message}`);
       this.opts.quarantine.add(msg, decoder.deviceOf(levels), e.reason, e.message);
-      return { readings: NONE, rejected: 1, handled: true, suppressed: NONE, availability: NONE };
+      return {
+        readings: NONE,
+        rejected: 1,
+        handled: true,
+        suppressed: NONE,
+        availability: NONE,
+        duplicates: 0,
+      };
     }
     return this.#runAll(decoded.candidates, msg, decoded.availability ?? NONE);
   }
@@ -106,7 +124,14 @@ export class Pipeline {
     receivedAt = Date.now(),
   ): IngestResult {
     if (candidates.length === 0)
-      return { readings: NONE, rejected: 0, handled: true, suppressed: NONE, availability: NONE };
+      return {
+        readings: NONE,
+        rejected: 0,
+        handled: true,
+        suppressed: NONE,
+        availability: NONE,
+        duplicates: 0,
+      };
     const first = candidates[0]!;
     const msg: RawMessage = {
       topic: `${source}/${first.device}/${first.sensor}`,
@@ -129,11 +154,16 @@ export class Pipeline {
     const readings: Reading[] = [];
     let suppressed: Reading[] | undefined;
     let rejected = 0;
+    let duplicates = 0;
     for (const c of candidates) {
       const d = this.#run(c, msg);
       if (d instanceof RejectError) {
         rejected++;
         this.opts.quarantine.add(msg, c.device, d.reason, `${c.sensor}: ${d.message}`);
+        continue;
+      }
+      if (d.duplicate) {
+        duplicates++;
         continue;
       }
       const r: Reading = {
@@ -152,7 +182,7 @@ export class Pipeline {
       else suppressed = [r];
     }
     if (readings.length > 0) this.opts.bus.emit('readings', readings);
-    return { readings, rejected, handled: true, suppressed: suppressed ?? NONE, availability };
+    return { readings, rejected, handled: true, suppressed: suppressed ?? NONE, availability, duplicates };
   }
 
   /** Runs the steps over one candidate: the finished draft, or why it was refused. */
@@ -172,7 +202,7 @@ export class Pipeline {
     try {
       for (const step of this.steps) {
         step.run(d, this.opts.context);
-        if (d.suppressed) break;
+        if (d.suppressed || d.duplicate) break;
       }
     } catch (err) {
       if (err instanceof RejectError) return err;

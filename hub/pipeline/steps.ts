@@ -13,6 +13,10 @@ export interface Draft extends Reading {
   receivedAt: number;
   /** Set by report-on-change: the reading is dropped, neither stored nor quarantined. */
   suppressed?: boolean;
+  /** Set by the series step: the same reading as the previous one of its series (a resend). */
+  duplicate?: boolean;
+  /** The device's own time (ms) as read by the time step; undefined: the hub assigns the time. */
+  deviceTs?: number | undefined;
   /** The known metric's unit and range, set by the metric step (undefined: not a known metric). */
   def?: MetricDef | undefined;
 }
@@ -31,6 +35,13 @@ export interface StepContext {
   /** Calibration and report-on-change settings of a sensor, when configured. */
   sensorSettings?: (device: string, sensor: string) => SensorSettings | undefined;
   lastReported?: LastReported;
+  /**
+   * Whether the registry has room for this reading's device and sensor (the caps of
+   * registry.maxDevices and registry.maxSensorsPerDevice); the reason when not.
+   */
+  admit?: (d: Draft) => 'device_limit' | 'sensor_limit' | undefined;
+  /** The caps, named in the quarantine detail. */
+  limits?: { maxDevices: number; maxSensorsPerDevice: number };
 }
 
 export interface Step {
@@ -148,6 +159,9 @@ export const STEPS: readonly Step[] = [
           `unit ${from.code} cannot be converted to ${to.code}, the unit of ${d.metric}`,
         );
       }
+      // A finite value can overflow on the way (1e308 kPa in Pa).
+      if (!Number.isFinite(v))
+        throw new RejectError('non_finite', `value ${d.value} ${from.code} is ${v} in ${to.code}`);
       d.value = v;
       d.unit = to.code;
     },
@@ -168,21 +182,49 @@ export const STEPS: readonly Step[] = [
   {
     name: 'time',
     run(d, ctx) {
-      if (d.candidate.ts === undefined) {
-        d.ts = ctx.clock.next(d.device, d.sensor, d.receivedAt);
-        return;
-      }
+      d.deviceTs = undefined;
+      if (d.candidate.ts === undefined) return;
       const ts = parseDeviceTime(d.candidate.ts, ctx.timeZone);
       const tooOld = ts < 0 || (ctx.maxPastAgeMs !== undefined && d.receivedAt - ts > ctx.maxPastAgeMs);
       if (ts - d.receivedAt > ctx.maxFutureSkewMs || tooOld) {
         // A device clock running ahead would write into the future, one that never
         // synced (Tasmota before NTP says 1970) into the past: keep the reading at
         // the hub's time and say so.
-        d.ts = ctx.clock.next(d.device, d.sensor, d.receivedAt);
         d.quality = 'uncertain';
-      } else {
-        d.ts = ts;
+        return;
       }
+      d.deviceTs = ts;
+    },
+  },
+  {
+    // Last of the steps that refuse: a reading admitted here reaches the registry.
+    name: 'admit',
+    run(d, ctx) {
+      const refused = ctx.admit?.(d);
+      if (refused === undefined) return;
+      const max = ctx.limits;
+      throw refused === 'device_limit'
+        ? new RejectError(
+            'device_limit',
+            `the registry holds ${max?.maxDevices ?? 'its limit of'} devices (registry.maxDevices); ${d.device} is not one of them`,
+          )
+        : new RejectError(
+            'sensor_limit',
+            `${d.device} has ${max?.maxSensorsPerDevice ?? 'its limit of'} sensors (registry.maxSensorsPerDevice); ${d.sensor} is not one of them`,
+          );
+    },
+  },
+  {
+    // Unique times per series, so InfluxDB overwrites nothing; a resend is no second reading.
+    name: 'series',
+    run(d, ctx) {
+      if (d.deviceTs === undefined) {
+        d.ts = ctx.clock.next(d.device, d.sensor, d.receivedAt);
+        return;
+      }
+      const t = ctx.clock.deviceTime(d.device, d.sensor, d.deviceTs, d.value);
+      if (Number.isNaN(t)) d.duplicate = true;
+      else d.ts = t;
     },
   },
   {

@@ -23,6 +23,9 @@ const unitTag = (u: string) => unitEntry(u).tag;
  * times may carry a microsecond step (see SeriesClock).
  */
 export function toLine(r: Reading): string {
+  // The pipeline lets only finite values through; should one slip past, no line is better
+  // than `value=NaN` or `Infinity`, which InfluxDB refuses with the rest of the batch.
+  if (!Number.isFinite(r.value)) return '';
   let tags: string;
   if (r.tags && Object.keys(r.tags).length > 0) {
     const all: Record<string, string> = {
@@ -50,12 +53,14 @@ export function toLine(r: Reading): string {
 
 /**
  * Writes the line of `r` and its "\n" into `buf` at `at`, exactly as `toLine`, and
- * returns where it ends; -1 when it might not fit (nothing is written then). The
+ * returns where it ends; -1 when it might not fit (nothing is written then); a
+ * non-finite value writes nothing (as `toLine` gives ""). The
  * common line (no declared tags, an ASCII unit) is written byte by byte: the spool
  * takes every reading this way, and building the string first cost twice the time
  * and about 450 bytes of garbage per reading.
  */
 export function writeLine(r: Reading, buf: Buffer, at: number): number {
+  if (!Number.isFinite(r.value)) return at;
   const unit = unitEntry(r.unit);
   const us = Math.round(r.ts * 1000);
   if ((r.tags && Object.keys(r.tags).length > 0) || !unit.ascii || !Number.isSafeInteger(us)) {

@@ -66,9 +66,11 @@ describe('sensors/<device>/<sensor>', () => {
   it('gives readings of one sensor in the same millisecond distinct times, 1 µs apart', () => {
     const times = ['1', '2', '3'].map((v) => ingest('sensors/fast/counter', v).readings[0]!.ts);
     expect(times).toEqual([NOW, NOW + 0.001, NOW + 0.002]);
-    // Another sensor keeps its own clock, and a time the device sends is kept as sent.
+    // Another sensor keeps its own clock; a device time in the same millisecond gets the next free µs.
     expect(ingest('sensors/fast/other', '1').readings[0]!.ts).toBe(NOW);
-    expect(ingest('sensors/fast/counter', JSON.stringify({ value: 4, ts: NOW })).readings[0]!.ts).toBe(NOW);
+    expect(ingest('sensors/fast/counter', JSON.stringify({ value: 4, ts: NOW })).readings[0]!.ts).toBe(
+      NOW + 0.003,
+    );
   });
 
   it('turns booleans and on/off into 0/1', () => {
