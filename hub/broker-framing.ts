@@ -47,6 +47,7 @@ export type WireViolation =
   | 'not_connect_first'
   | 'second_connect'
   | 'bad_protocol_name'
+  | 'unacceptable_protocol_level'
   | 'identifier_rejected';
 
 export interface FramerSink {
@@ -82,7 +83,8 @@ const DISCONNECT = 14;
  */
 const FLAGS = [-2, 0, -2, -1, 0, 0, 2, 0, 2, -2, 2, -2, 0, -2, 0, -2];
 
-/** CONNACK refusing the client identifier (return code 2) [MQTT-3.2.2-5]. */
+/** CONNACK refusals (return codes 1 and 2), each followed by closing [MQTT-3.2.2-5]. */
+const CONNACK_UNACCEPTABLE_PROTOCOL = Buffer.from([0x20, 0x02, 0x00, 0x01]);
 const CONNACK_IDENTIFIER_REJECTED = Buffer.from([0x20, 0x02, 0x00, 0x02]);
 
 export class PublishFramer {
@@ -319,7 +321,7 @@ export class PublishFramer {
     return true;
   }
 
-  /** CONNECT of MQTT 3.1.1 (and 3.1): flags and every string; other levels are left to the broker. */
+  /** CONNECT of MQTT 3.1.1 (and 3.1): protocol, flags and every string. */
   #connect(buf: Buffer, p: number, end: number): boolean {
     if (p + 2 > end) return this.#refuse('malformed_packet', 'CONNECT without a protocol name');
     const nameLen = buf.readUInt16BE(p);
@@ -332,8 +334,14 @@ export class PublishFramer {
       );
     let at = p + 2 + nameLen;
     const level = buf[at++]!;
-    // Another protocol level: the broker answers CONNACK 1 (unacceptable protocol version) [MQTT-3.1.2-2].
-    if (level !== 4 && level !== 3) return true;
+    // The broker speaks 3.1.1 (level 4) and 3.1 (3); an MQTT 5 client, too, reads this
+    // CONNACK as "unsupported protocol version".
+    if (level !== 4 && level !== 3)
+      return this.#refuse(
+        'unacceptable_protocol_level',
+        `protocol level ${level} [MQTT-3.1.2-2]`,
+        CONNACK_UNACCEPTABLE_PROTOCOL,
+      );
     const flags = buf[at++]!;
     at += 2; // keep alive
     if (flags & 0x01) return this.#refuse('reserved_flags', 'CONNECT reserved flag set [MQTT-3.1.2-3]');
