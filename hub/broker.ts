@@ -81,7 +81,10 @@ export class Broker {
   /** Per connection: QoS 2 packet ids ingested and not yet released by PUBREL, each with its outcome. */
   readonly #awaiting = new WeakMap<Client, Map<number, Promise<Error | null>>>();
   readonly #recent = new RecentPublishes();
-  /** Topics the broker retains (devices' and the hub's own), to cap the retained store. */
+  /**
+   * Topics devices' publishes retain, to cap them. The hub's own retained topics
+   * (availability, discovery, status) are not counted: they are bounded by the registry.
+   */
   readonly #retained = new Set<string>();
   #retainedRefused = 0;
   #retainedWarnedAt = 0;
@@ -588,10 +591,6 @@ export class Broker {
   publish(topic: string, payload: string | Buffer, retain = false, qos: 0 | 1 = 0): Promise<void> {
     const aedes = this.#aedes;
     if (!aedes || aedes.closed) return Promise.resolve();
-    if (retain) {
-      if (payload.length === 0) this.#retained.delete(topic);
-      else this.#retained.add(topic);
-    }
     const packet = {
       cmd: 'publish' as const,
       topic,
