@@ -35,7 +35,7 @@ afterAll(async () => {
 });
 
 /** What the hub must do: close (sending nothing), or answer these bytes (then close, or stay open). */
-type Expect = 'close' | { answer: Buffer; then: 'close' | 'open' };
+type Expect = 'close' | { answer: Buffer; afterwards: 'close' | 'open' };
 
 interface Case {
   clause: string;
@@ -85,7 +85,7 @@ const CASES: Case[] = [
   before('a protocol name that is not MQTT', 'MQTT-3.1.2-1', [connectPacket({ name: 'MQTX' })]),
   before('an unsupported protocol level', 'MQTT-3.1.2-2', [connectPacket({ level: 6 })], {
     answer: Buffer.from([0x20, 0x02, 0x00, 0x01]),
-    then: 'close',
+    afterwards: 'close',
   }),
   before('CONNECT fixed-header flags not 0', 'MQTT-2.2.2-2', [connectPacket({ headerFlags: 1 })]),
   before('the reserved connect flag set', 'MQTT-3.1.2-3', [connectPacket({ flags: 0x03 })]),
@@ -111,7 +111,7 @@ const CASES: Case[] = [
     [connectPacket({ clientId: '', flags: 0 })],
     {
       answer: Buffer.from([0x20, 0x02, 0x00, 0x02]),
-      then: 'close',
+      afterwards: 'close',
     },
   ),
   before('a client id longer than the packet', 'MQTT-1.5.3', [
@@ -190,7 +190,7 @@ const CASES: Case[] = [
     'a fixed header split byte by byte (PINGREQ)',
     'MQTT-3.12.4-1',
     [Buffer.from([0xc0]), Buffer.from([0x00])],
-    { answer: PINGRESP, then: 'open' },
+    { answer: PINGRESP, afterwards: 'open' },
   ),
   after(
     'a remaining length split across writes (QoS 1 PUBLISH of 200 bytes)',
@@ -199,19 +199,19 @@ const CASES: Case[] = [
       const p = publishPacket(t(80), Buffer.alloc(180, 0x31), { qos: 1, id: 3 });
       return [p.subarray(0, 2), p.subarray(2, 5), p.subarray(5)];
     })(),
-    { answer: Buffer.from([0x40, 0x02, 0x00, 0x03]), then: 'open' },
+    { answer: Buffer.from([0x40, 0x02, 0x00, 0x03]), afterwards: 'open' },
   ),
   after(
     'a topic with a literal U+FFFD is well-formed UTF-8',
     'MQTT-1.5.3',
     [publishPacket('sensors/mal_81/t\uFFFD', '1'), PINGREQ],
-    { answer: PINGRESP, then: 'open' },
+    { answer: PINGRESP, afterwards: 'open' },
   ),
   after(
     'a PUBLISH of 400 KiB (over maxPayloadBytes, under maxPacketBytes) is read and acknowledged',
     'MQTT-3.3.4',
     [publishPacket(t(82), Buffer.alloc(400 * 1024, 0x31), { qos: 1, id: 4 })],
-    { answer: Buffer.from([0x40, 0x02, 0x00, 0x04]), then: 'open' },
+    { answer: Buffer.from([0x40, 0x02, 0x00, 0x04]), afterwards: 'open' },
   ),
 ];
 
@@ -240,11 +240,11 @@ describe('malformed MQTT 3.1.1 on the wire', () => {
         expect(await d.closedWithin(), 'the hub closed the connection').toBe(true);
         expect(d.received.toString('hex'), 'and sent nothing').toBe('');
       } else {
-        const { answer, then } = c.expect;
+        const { answer, afterwards } = c.expect;
         expect((await d.receive(answer.length)).subarray(0, answer.length).toString('hex')).toBe(
           answer.toString('hex'),
         );
-        if (then === 'close') expect(await d.closedWithin()).toBe(true);
+        if (afterwards === 'close') expect(await d.closedWithin()).toBe(true);
         else {
           expect(await d.closedWithin(200)).toBe(false);
           d.destroy();
