@@ -226,6 +226,7 @@ export class PublishFramer {
     if (topicLen < 0 || payloadAt > next)
       return this.#refuse('malformed_packet', 'PUBLISH topic longer than the packet [MQTT-3.3.2-1]');
     const topic = buf.toString('utf8', p + 2, payloadAt);
+    // toString turns ill-formed UTF-8 into U+FFFD: only then are the bytes checked.
     if (topic.includes('\0') || (topic.includes('\uFFFD') && !isUtf8(buf.subarray(p + 2, payloadAt)))) {
       this.#badString(buf, p + 2, payloadAt, 'PUBLISH topic');
       return false;
