@@ -1,40 +1,125 @@
 /**
- * MQTT 3.1.1 framing for the ingest hot path. Every byte a client sends passes through
- * here before the broker's own parser (mqtt-packet, inside Aedes). A QoS 0 PUBLISH
- * that is not retained, the one packet a sensor sends thousands of times a second, is
- * framed here and offered to `fast`; everything else (CONNECT, SUBSCRIBE, PINGREQ,
- * QoS 1 and 2, retained, large or malformed packets, and any publish `fast` declines)
- * goes to `slow` byte for byte, in order, as whole packets or the running rest of one.
+ * MQTT 3.1.1 framing for the ingest hot path, and the protocol's checks. Every byte a
+ * client sends passes through here before the broker's own parser (mqtt-packet, inside
+ * Aedes). A QoS 0 PUBLISH that is not retained, the one packet a sensor sends thousands
+ * of times a second, is framed here and offered to `fast`; every other packet (CONNECT,
+ * SUBSCRIBE, PINGREQ, QoS 1 and 2, retained, large ones, and any publish `fast`
+ * declines) goes to `slow` whole and in order.
  *
  * Why by hand: per message, the general parser allocates a packet object, a buffer
  * list and a chain of callbacks, and Aedes runs its publish series; that was half of
- * the hub's CPU per message. This handles only the fixed header, the topic and the
- * payload of one packet type (MQTT 3.1.1 section 3.3) and leaves every decision it
- * does not need to make to the broker.
+ * the hub's CPU per message.
+ *
+ * Why the checks are here: this is the first code that sees a packet's fixed header,
+ * so a packet over the size cap is refused before its body is buffered, and what MQTT
+ * 3.1.1 forbids is refused before Aedes (or the hub's ingest) acts on any of it. Each
+ * refusal closes the connection, as section 4.8 says of a protocol violation; nothing
+ * after the offending packet is passed on.
  */
+import { isUtf8 } from 'node:buffer';
 
-/** Larger publishes go the general way: the framer buffers at most this much of a packet. */
+/** Larger publishes go the general way (the fast path is for small sensor messages). */
 export const MAX_FAST_PACKET = 64 * 1024;
+
+/** The largest packet MQTT 3.1.1 can express: a 4-byte remaining length [MQTT-2.2.3]. */
+export const PROTOCOL_MAX_PACKET = 1 + 4 + 268_435_455;
+
+/**
+ * Cap of every packet until the CONNECT is accepted (authenticated). A CONNECT carries a
+ * client id, a will, a username and a password: 16 KiB holds a JWT or certificate-sized
+ * password and a status will with room to spare, and bounds what an unauthenticated
+ * connection can make the hub buffer (Aedes also queues up to 42 packets sent before
+ * CONNACK, each at most this large).
+ */
+export const MAX_PACKET_BEFORE_CONNACK = 16 * 1024;
+
+/** Why a connection was closed; the clause of MQTT 3.1.1 it breaks is in the detail. */
+export type WireViolation =
+  | 'packet_too_large'
+  | 'malformed_length'
+  | 'malformed_packet'
+  | 'reserved_flags'
+  | 'reserved_type'
+  | 'qos_3'
+  | 'packet_id_0'
+  | 'invalid_utf8'
+  | 'null_character'
+  | 'not_connect_first'
+  | 'second_connect'
+  | 'bad_protocol_name'
+  | 'unacceptable_protocol_level'
+  | 'identifier_rejected';
 
 export interface FramerSink {
   /** A QoS 0, non-retained PUBLISH; false hands the packet to `slow` instead. */
   fast(topic: string, payload: Buffer): boolean;
-  /** Bytes for the broker's parser. */
+  /** Whole packets for the broker's parser. */
   slow(bytes: Buffer): void;
+  /**
+   * A protocol violation: the connection must be closed. `reply` (a CONNACK with a
+   * refusal code) is to be written first, where MQTT asks for one. Nothing more is passed.
+   */
+  refuse(reason: WireViolation, detail: string, reply?: Buffer): void;
 }
 
+export interface FramerLimits {
+  /** Cap of a whole packet (fixed header included) once the CONNECT is accepted. */
+  maxPacket: number;
+  /** Cap before that (MAX_PACKET_BEFORE_CONNACK, or maxPacket if smaller). */
+  maxPacketBeforeConnack?: number;
+}
+
+// Packet types (MQTT 3.1.1 section 2.2.1).
+const CONNECT = 1;
+const PUBLISH = 3;
+const SUBSCRIBE = 8;
+const UNSUBSCRIBE = 10;
+const PINGREQ = 12;
+const DISCONNECT = 14;
+
+/**
+ * Required fixed-header flags by packet type [MQTT-2.2.2-1]; -1: any (PUBLISH), -2: a
+ * packet only a server sends, or a reserved type.
+ */
+const FLAGS = [-2, 0, -2, -1, 0, 0, 2, 0, 2, -2, 2, -2, 0, -2, 0, -2];
+
+/** CONNACK refusals (return codes 1 and 2), each followed by closing [MQTT-3.2.2-5]. */
+const CONNACK_UNACCEPTABLE_PROTOCOL = Buffer.from([0x20, 0x02, 0x00, 0x01]);
+const CONNACK_IDENTIFIER_REJECTED = Buffer.from([0x20, 0x02, 0x00, 0x02]);
+
 export class PublishFramer {
-  /** Start of a packet not complete yet (a short header, or a small publish). */
-  #partial: Buffer | undefined;
-  /** Bytes still to pass to `slow` of a packet already started there. */
-  #passing = 0;
-  /** After a malformed header everything goes to the broker's parser, which rejects it. */
-  #off = false;
+  /** A packet not complete yet: its bytes so far (a short header, or `#need` bytes in all). */
+  #pending: Buffer | undefined;
+  #have = 0;
+  /** Whole size of the pending packet; 0 while its fixed header is incomplete. */
+  #need = 0;
+  /** Refused, or after a DISCONNECT: nothing more is passed on. */
+  #done = false;
+  /** A CONNECT was passed on (then no other may follow) [MQTT-3.1.0-1, -2]. */
+  #connected = false;
+  #limit: number;
+  readonly #maxPacket: number;
   #busy = false;
   /** Chunks fed while a chunk was being handled (the broker's parser can read on synchronously). */
   readonly #later: Buffer[] = [];
 
-  constructor(private readonly sink: FramerSink) {}
+  constructor(
+    private readonly sink: FramerSink,
+    limits: FramerLimits = { maxPacket: PROTOCOL_MAX_PACKET },
+  ) {
+    this.#maxPacket = limits.maxPacket;
+    this.#limit = Math.min(limits.maxPacketBeforeConnack ?? MAX_PACKET_BEFORE_CONNACK, limits.maxPacket);
+  }
+
+  /** The CONNECT was accepted: from now on packets up to maxPacket are read. */
+  accept(): void {
+    this.#limit = this.#maxPacket;
+  }
+
+  /** True once a violation was refused or a DISCONNECT passed: the rest is dropped. */
+  get done(): boolean {
+    return this.#done;
+  }
 
   feed(chunk: Buffer): void {
     if (this.#busy) {
@@ -50,21 +135,36 @@ export class PublishFramer {
     }
   }
 
+  #refuse(reason: WireViolation, detail: string, reply?: Buffer): false {
+    this.#done = true;
+    this.#pending = undefined;
+    this.#later.length = 0;
+    this.sink.refuse(reason, detail, reply);
+    return false;
+  }
+
   #handle(chunk: Buffer): void {
-    const { sink } = this;
-    if (this.#off) {
-      sink.slow(chunk);
-      return;
-    }
+    if (this.#done) return;
     let buf = chunk;
     let i = 0;
-    if (this.#passing > 0) {
-      i = Math.min(this.#passing, buf.length);
-      sink.slow(buf.subarray(0, i));
-      this.#passing -= i;
-    } else if (this.#partial) {
-      buf = Buffer.concat([this.#partial, buf]);
-      this.#partial = undefined;
+    if (this.#pending) {
+      if (this.#need === 0) {
+        // Only a split fixed header (at most 4 bytes) is kept this way.
+        buf = Buffer.concat([this.#pending, chunk]);
+        this.#pending = undefined;
+      } else {
+        const n = Math.min(this.#need - this.#have, chunk.length);
+        chunk.copy(this.#pending, this.#have, 0, n);
+        this.#have += n;
+        if (this.#have < this.#need) return;
+        const whole = this.#pending;
+        this.#pending = undefined;
+        this.#need = 0;
+        let p = 1;
+        while (whole[p++]! & 0x80);
+        if (!this.#one(whole, 0, p, whole.length)) return;
+        i = n;
+      }
     }
     const end = buf.length;
     while (i < end) {
@@ -77,9 +177,7 @@ export class PublishFramer {
       while (byte & 0x80) {
         if (p >= end) break;
         if (p - i > 4) {
-          // A fifth length byte: malformed. The broker's parser says so and closes.
-          this.#off = true;
-          sink.slow(buf.subarray(i));
+          this.#refuse('malformed_length', 'a fifth remaining-length byte [MQTT-2.2.3]');
           return;
         }
         byte = buf[p++]!;
@@ -87,33 +185,234 @@ export class PublishFramer {
         mul *= 128;
       }
       if (byte & 0x80) {
-        this.#partial = Buffer.from(buf.subarray(i));
+        if (p - i > 4) {
+          this.#refuse('malformed_length', 'a fifth remaining-length byte [MQTT-2.2.3]');
+          return;
+        }
+        this.#pending = Buffer.from(buf.subarray(i));
+        this.#need = 0;
         return;
       }
       const total = p - i + len;
-      // PUBLISH with QoS 0, DUP 0, RETAIN 0: the whole first byte is 0x30.
-      if (b0 !== 0x30 || total > MAX_FAST_PACKET) {
-        const n = Math.min(total, end - i);
-        sink.slow(buf.subarray(i, i + n));
-        this.#passing = total - n;
-        i += n;
-        continue;
-      }
-      if (i + total > end) {
-        this.#partial = Buffer.from(buf.subarray(i));
+      // Bounds before buffers: refused on the declared length, before its body is read.
+      if (total > this.#limit) {
+        this.#refuse(
+          'packet_too_large',
+          `declared packet of ${total} bytes is over the limit of ${this.#limit}${this.#limit < this.#maxPacket ? ' before CONNACK' : ' (mqtt.maxPacketBytes)'}`,
+        );
         return;
       }
-      const topicLen = len >= 2 ? buf.readUInt16BE(p) : -1;
-      const payloadAt = p + 2 + topicLen;
+      // The hot path is a plain QoS 0 PUBLISH after CONNECT; every other header is checked.
+      if ((b0 !== 0x30 || !this.#connected) && !this.#header(b0, len)) return;
       const next = i + total;
-      if (
-        topicLen < 1 ||
-        payloadAt > next ||
-        !sink.fast(buf.toString('utf8', p + 2, payloadAt), buf.subarray(payloadAt, next))
-      ) {
-        sink.slow(buf.subarray(i, next));
+      if (next > end) {
+        const part = Buffer.allocUnsafe(total);
+        buf.copy(part, 0, i, end);
+        this.#pending = part;
+        this.#have = end - i;
+        this.#need = total;
+        return;
       }
+      if (!this.#one(buf, i, p, next)) return;
       i = next;
     }
+  }
+
+  /** One whole packet at buf[i, next), its remaining length starting at p: the fast path, or #packet. */
+  #one(buf: Buffer, i: number, p: number, next: number): boolean {
+    if (buf[i] !== 0x30 || next - i > MAX_FAST_PACKET) return this.#packet(buf, i, next);
+    const topicLen = next - p >= 2 ? buf.readUInt16BE(p) : -1;
+    const payloadAt = p + 2 + topicLen;
+    if (topicLen < 0 || payloadAt > next)
+      return this.#refuse('malformed_packet', 'PUBLISH topic longer than the packet [MQTT-3.3.2-1]');
+    const topic = buf.toString('utf8', p + 2, payloadAt);
+    // toString turns ill-formed UTF-8 into U+FFFD: only then are the bytes checked.
+    if (topic.includes('\0') || (topic.includes('\uFFFD') && !isUtf8(buf.subarray(p + 2, payloadAt)))) {
+      this.#badString(buf, p + 2, payloadAt, 'PUBLISH topic');
+      return false;
+    }
+    if (topicLen === 0 || !this.sink.fast(topic, buf.subarray(payloadAt, next))) {
+      this.sink.slow(buf.subarray(i, next));
+    }
+    return true;
+  }
+
+  /** Checks a fixed header (other than a plain QoS 0 PUBLISH after CONNECT). */
+  #header(b0: number, len: number): boolean {
+    const type = b0 >> 4;
+    const flags = b0 & 0x0f;
+    const want = FLAGS[type]!;
+    if (want === -2) return this.#refuse('reserved_type', `packet type ${type} is not sent by a client`);
+    if (want >= 0 && flags !== want)
+      return this.#refuse('reserved_flags', `packet type ${type} with flags ${flags} [MQTT-2.2.2-2]`);
+    if (type === PUBLISH) {
+      const qos = (flags >> 1) & 3;
+      if (qos === 3) return this.#refuse('qos_3', 'PUBLISH with QoS 3 [MQTT-3.3.1-4]');
+      if (qos === 0 && flags & 0x08) return this.#refuse('reserved_flags', 'DUP set at QoS 0 [MQTT-3.3.1-2]');
+    }
+    if (!this.#connected && type !== CONNECT)
+      return this.#refuse('not_connect_first', `packet type ${type} before CONNECT [MQTT-3.1.0-1]`);
+    if (this.#connected && type === CONNECT)
+      return this.#refuse('second_connect', 'a second CONNECT [MQTT-3.1.0-2]');
+    if ((type === PINGREQ || type === DISCONNECT) && len !== 0)
+      return this.#refuse('malformed_packet', `packet type ${type} with a body [MQTT-3.12.1, MQTT-3.14.1]`);
+    // PUBACK, PUBREC, PUBREL, PUBCOMP: a packet identifier and nothing else.
+    if (type >= 4 && type <= 7 && len !== 2)
+      return this.#refuse('malformed_packet', `packet type ${type} with a remaining length of ${len}, not 2`);
+    return true;
+  }
+
+  /** A whole packet at buf[i, next) whose fixed header passed: checks its content, passes it on. */
+  #packet(buf: Buffer, i: number, next: number): boolean {
+    const b0 = buf[i]!;
+    const type = b0 >> 4;
+    let p = i + 1;
+    while (buf[p++]! & 0x80);
+    if (type === PUBLISH) {
+      if (!this.#publish(buf, p, next, (b0 >> 1) & 3)) return false;
+    } else if (type === SUBSCRIBE || type === UNSUBSCRIBE) {
+      if (!this.#subscribe(buf, p, next, type === SUBSCRIBE)) return false;
+    } else if (type === CONNECT) {
+      if (!this.#connect(buf, p, next)) return false;
+      this.#connected = true;
+    }
+    this.sink.slow(buf.subarray(i, next));
+    if (type === DISCONNECT) {
+      // The client leaves: whatever it sent after is not acted on [MQTT-3.14.4-1].
+      this.#done = true;
+      this.#later.length = 0;
+      return false;
+    }
+    return true;
+  }
+
+  #publish(buf: Buffer, p: number, end: number, qos: number): boolean {
+    const at = this.#string(buf, p, end, 'PUBLISH topic');
+    if (at < 0) return false;
+    if (qos > 0) {
+      if (at + 2 > end) return this.#refuse('malformed_packet', 'PUBLISH without its packet identifier');
+      if (buf.readUInt16BE(at) === 0)
+        return this.#refuse('packet_id_0', `PUBLISH at QoS ${qos} with packet identifier 0 [MQTT-2.3.1-1]`);
+    }
+    return true;
+  }
+
+  #subscribe(buf: Buffer, p: number, end: number, subscribe: boolean): boolean {
+    const what = subscribe ? 'SUBSCRIBE' : 'UNSUBSCRIBE';
+    if (p + 2 > end) return this.#refuse('malformed_packet', `${what} without its packet identifier`);
+    if (buf.readUInt16BE(p) === 0)
+      return this.#refuse('packet_id_0', `${what} with packet identifier 0 [MQTT-2.3.1-1]`);
+    let at = p + 2;
+    if (at === end)
+      return this.#refuse(
+        'malformed_packet',
+        `${what} without a topic filter [${subscribe ? 'MQTT-3.8.3-3' : 'MQTT-3.10.3-2'}]`,
+      );
+    while (at < end) {
+      at = this.#string(buf, at, end, `${what} topic filter`);
+      if (at < 0) return false;
+      if (subscribe) {
+        if (at >= end) return this.#refuse('malformed_packet', 'SUBSCRIBE topic filter without its QoS byte');
+        const q = buf[at++]!;
+        if (q > 2)
+          return this.#refuse('malformed_packet', `SUBSCRIBE requested QoS byte ${q} [MQTT-3.8.3-4]`);
+      }
+    }
+    return true;
+  }
+
+  /** CONNECT of MQTT 3.1.1 (and 3.1): protocol, flags and every string. */
+  #connect(buf: Buffer, p: number, end: number): boolean {
+    if (p + 2 > end) return this.#refuse('malformed_packet', 'CONNECT without a protocol name');
+    const nameLen = buf.readUInt16BE(p);
+    if (p + 2 + nameLen + 4 > end) return this.#refuse('malformed_packet', 'CONNECT shorter than its header');
+    const name = buf.toString('latin1', p + 2, p + 2 + nameLen);
+    if (name !== 'MQTT' && name !== 'MQIsdp')
+      return this.#refuse(
+        'bad_protocol_name',
+        `protocol name ${JSON.stringify(name.slice(0, 32))} [MQTT-3.1.2-1]`,
+      );
+    let at = p + 2 + nameLen;
+    const level = buf[at++]!;
+    // The broker speaks 3.1.1 (level 4) and 3.1 (3); an MQTT 5 client, too, reads this
+    // CONNACK as "unsupported protocol version".
+    if (level !== 4 && level !== 3)
+      return this.#refuse(
+        'unacceptable_protocol_level',
+        `protocol level ${level} [MQTT-3.1.2-2]`,
+        CONNACK_UNACCEPTABLE_PROTOCOL,
+      );
+    const flags = buf[at++]!;
+    at += 2; // keep alive
+    if (flags & 0x01) return this.#refuse('reserved_flags', 'CONNECT reserved flag set [MQTT-3.1.2-3]');
+    const will = (flags & 0x04) !== 0;
+    const willQos = (flags >> 3) & 3;
+    if (!will && (willQos !== 0 || flags & 0x20))
+      return this.#refuse(
+        'reserved_flags',
+        'will QoS or will retain without a will [MQTT-3.1.2-13, MQTT-3.1.2-15]',
+      );
+    if (willQos === 3) return this.#refuse('qos_3', 'will QoS 3 [MQTT-3.1.2-14]');
+    const user = (flags & 0x80) !== 0;
+    if (!user && flags & 0x40)
+      return this.#refuse('reserved_flags', 'a password without a username [MQTT-3.1.2-22]');
+    const idAt = at;
+    at = this.#string(buf, at, end, 'client identifier');
+    if (at < 0) return false;
+    // A zero-byte client id asks for a session the server makes up, which cannot persist [MQTT-3.1.3-8].
+    if (at === idAt + 2 && !(flags & 0x02))
+      return this.#refuse(
+        'identifier_rejected',
+        'an empty client identifier with CleanSession 0 [MQTT-3.1.3-8]',
+        CONNACK_IDENTIFIER_REJECTED,
+      );
+    if (will) {
+      at = this.#string(buf, at, end, 'will topic');
+      if (at < 0) return false;
+      at = this.#binary(buf, at, end, 'will message');
+      if (at < 0) return false;
+    }
+    if (user) {
+      at = this.#string(buf, at, end, 'username');
+      if (at < 0) return false;
+    }
+    if (flags & 0x40) {
+      at = this.#binary(buf, at, end, 'password');
+      if (at < 0) return false;
+    }
+    if (at !== end)
+      return this.#refuse('malformed_packet', `CONNECT with ${end - at} bytes after its last field`);
+    return true;
+  }
+
+  /** A length-prefixed UTF-8 string at buf[at]: checked; returns the offset after it, or -1 (refused). */
+  #string(buf: Buffer, at: number, end: number, what: string): number {
+    const from = at + 2;
+    const to = from + (from <= end ? buf.readUInt16BE(at) : 0);
+    if (from > end || to > end) {
+      this.#refuse('malformed_packet', `${what} longer than the packet`);
+      return -1;
+    }
+    const bytes = buf.subarray(from, to);
+    if (bytes.indexOf(0) !== -1 || !isUtf8(bytes)) {
+      this.#badString(buf, from, to, what);
+      return -1;
+    }
+    return to;
+  }
+
+  #binary(buf: Buffer, at: number, end: number, what: string): number {
+    const to = at + 2 <= end ? at + 2 + buf.readUInt16BE(at) : end + 1;
+    if (to > end) {
+      this.#refuse('malformed_packet', `${what} longer than the packet`);
+      return -1;
+    }
+    return to;
+  }
+
+  #badString(buf: Buffer, from: number, to: number, what: string): void {
+    if (buf.subarray(from, to).indexOf(0) !== -1)
+      this.#refuse('null_character', `${what} contains U+0000 [MQTT-1.5.3-2]`);
+    else this.#refuse('invalid_utf8', `${what} is not well-formed UTF-8 [MQTT-1.5.3-1]`);
   }
 }

@@ -1,8 +1,9 @@
 import { createServer, type Server } from 'node:net';
-import { Aedes, type AedesPublishPacket, type Client } from 'aedes';
+import { Aedes, type AedesPublishPacket, type Client, type PublishPacket } from 'aedes';
 import mqttPacket from 'mqtt-packet';
 import type { Logger } from 'pino';
-import { PublishFramer } from './broker-framing.js';
+import { PublishFramer, type WireViolation } from './broker-framing.js';
+import { fingerprint, RecentPublishes } from './broker-resends.js';
 import type { RawMessage } from './core/raw-message.js';
 import { topicMatches } from './core/topic.js';
 import { HubError } from './errors.js';
@@ -19,7 +20,22 @@ export interface BrokerOptions {
   onMessage(msg: RawMessage, qos: 0 | 1 | 2): void | Promise<void>;
   onClientConnect?(clientId: string): void;
   onClientDisconnect?(clientId: string, clean: boolean): void;
+  /** Cap of a packet, fixed header included, once its CONNECT is accepted (mqtt.maxPacketBytes). */
+  maxPacketBytes?: number;
+  /** QoS 2 publishes of one connection awaiting their PUBREL (mqtt.maxAwaitingPubrel). */
+  maxAwaitingPubrel?: number;
+  /** Topics retained at once (mqtt.maxRetained); a retained publish to a new topic past it is not retained. */
+  maxRetained?: number;
+  /** A connection closed for breaking MQTT 3.1.1 or a cap, by reason (counted in /metrics). */
+  onRefused?(reason: WireViolation | 'too_many_awaiting_pubrel'): void;
+  /** A resend acknowledged without being ingested again. */
+  onDuplicate?(qos: 1 | 2): void;
+  /** A retained publish not retained because mqtt.maxRetained topics are retained already. */
+  onRetainedRefused?(): void;
 }
+
+/** Default of mqtt.maxAwaitingPubrel: EMQX's max_awaiting_rel; Aedes's own default is 1000. */
+export const MAX_AWAITING_PUBREL = 100;
 
 /** Longest stretch of QoS 0 ingest before other work (writes, commits, HTTP) gets a turn. */
 const SLICE_MS = 20;
@@ -60,6 +76,18 @@ export class Broker {
   readonly #routed = new Map<string, boolean>();
   /** Aedes refuses a publish with more topic levels (its maxTopicLevels, read at start). */
   #maxTopicLevels = 100;
+  /** Each connection's framing, told when its CONNECT is accepted. */
+  readonly #framers = new WeakMap<Client, PublishFramer>();
+  /** Per connection: QoS 2 packet ids ingested and not yet released by PUBREL, each with its outcome. */
+  readonly #awaiting = new WeakMap<Client, Map<number, Promise<Error | null>>>();
+  readonly #recent = new RecentPublishes();
+  /**
+   * Topics devices' publishes retain, to cap them. The hub's own retained topics
+   * (availability, discovery, status) are not counted: they are bounded by the registry.
+   */
+  readonly #retained = new Set<string>();
+  #retainedRefused = 0;
+  #retainedWarnedAt = 0;
 
   constructor(private readonly opts: BrokerOptions) {}
 
@@ -171,12 +199,17 @@ export class Broker {
     const c = client as unknown as AedesInternals;
     const parser = c._parser;
     const parse = parser.parse.bind(parser);
-    const framer = new PublishFramer({
-      fast: (topic, payload) => this.#fastPublish(client, topic, payload),
-      slow: (bytes) => {
-        parse(bytes);
+    const framer = new PublishFramer(
+      {
+        fast: (topic, payload) => this.#fastPublish(client, topic, payload),
+        slow: (bytes) => {
+          parse(bytes);
+        },
+        refuse: (reason, detail, reply) => this.#refuse(client, reason, detail, reply),
       },
-    });
+      { maxPacket: this.opts.maxPacketBytes ?? 256 * 1024 },
+    );
+    this.#framers.set(client, framer);
     parser.parse = (buf: Buffer) => {
       // Any bytes from the client count as a sign of life [MQTT-3.1.2-22] (Aedes
       // refreshes this per packet it handles; framed publishes refresh it per read).
@@ -184,6 +217,19 @@ export class Broker {
       framer.feed(buf);
       return 0;
     };
+  }
+
+  /** Closes a connection that broke the protocol or a cap [MQTT 3.1.1 section 4.8]. */
+  #refuse(client: Client, reason: WireViolation, detail: string, reply?: Buffer): void {
+    const conn = (client as unknown as AedesInternals).conn;
+    this.opts.onRefused?.(reason);
+    this.opts.log.debug({ clientId: client.id, reason, detail }, 'connection closed: protocol violation');
+    if (conn.destroyed) return;
+    if (reply) {
+      // The answer first (a CONNACK refusal), then the connection ends.
+      conn.end(reply);
+      setTimeout(() => conn.destroy(), 1000).unref();
+    } else conn.destroy();
   }
 
   /**
@@ -297,6 +343,132 @@ export class Broker {
     return now - this.#sliceStart > SLICE_MS;
   }
 
+  /** Ingests a client's publish and calls done when it may be acknowledged. */
+  #accept(client: Client, packet: PublishPacket, done: (err: Error | null) => void): void {
+    const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+    const pending = this.#ingest(client, packet.topic, payload, packet.qos);
+    if (pending && packet.qos === 0) {
+      // Paused before done(): done() of the last packet of a read would read the next one.
+      this.#hold(client, pending);
+      done(null);
+      return;
+    }
+    if (!pending && packet.qos === 0 && this.#overSlice()) {
+      // Fairness: Aedes handles a whole socket read of QoS 0 publishes in one go, and
+      // all readable sockets in one poll phase, so a burst could keep the event loop
+      // for a second; InfluxDB responses, commits and HTTP would wait that long. After
+      // SLICE_MS of ingest, no client is read again before a later turn.
+      this.#yieldAll();
+      done(null);
+      return;
+    }
+    if (pending) this.#afterCommit(pending, done);
+    else done(null);
+  }
+
+  /**
+   * QoS 1: a DUP resend of a publish the hub stored already (RecentPublishes) is
+   * acknowledged again without being ingested again. A publish is remembered once it
+   * may be acknowledged, so one whose storing failed is taken again when resent.
+   */
+  #acceptQos1(client: Client, packet: PublishPacket, id: number, done: (err: Error | null) => void): void {
+    const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+    const print = fingerprint(packet.topic, payload);
+    if (packet.dup && this.#recent.has(client.id, id, print)) {
+      this.opts.onDuplicate?.(1);
+      done(null);
+      return;
+    }
+    this.#accept(client, packet, (err) => {
+      if (!err) this.#recent.remember(client.id, id, print);
+      done(err);
+    });
+  }
+
+  /**
+   * QoS 2: ingested once per packet id until its PUBREL [MQTT-4.3.3-2]. A resend before
+   * it waits for the first one's outcome and is then answered by Aedes (PUBREC) without
+   * being ingested again; a returning persistent session's resend is found in Aedes's
+   * store of received QoS 2 publishes. Past maxAwaitingPubrel ids awaiting PUBREL the
+   * connection is closed: MQTT 3.1.1 has no way to tell a client to slow down.
+   */
+  #acceptQos2(client: Client, packet: PublishPacket, id: number, done: (err: Error | null) => void): void {
+    let ids = this.#awaiting.get(client);
+    if (!ids) {
+      ids = new Map();
+      this.#awaiting.set(client, ids);
+    }
+    const earlier = ids.get(id);
+    if (earlier) {
+      this.opts.onDuplicate?.(2);
+      void earlier.then(done);
+      return;
+    }
+    const cap = this.opts.maxAwaitingPubrel ?? MAX_AWAITING_PUBREL;
+    if (ids.size >= cap) {
+      this.opts.onRefused?.('too_many_awaiting_pubrel');
+      done(new Error(`more than ${cap} QoS 2 publishes awaiting PUBREL (mqtt.maxAwaitingPubrel)`));
+      return;
+    }
+    let settle!: (err: Error | null) => void;
+    ids.set(
+      id,
+      new Promise<Error | null>((r) => {
+        settle = r;
+      }),
+    );
+    const take = () =>
+      this.#accept(client, packet, (err) => {
+        settle(err);
+        done(err);
+      });
+    if ((client as unknown as { clean?: boolean }).clean !== false) {
+      take();
+      return;
+    }
+    const store = (this.#aedes as unknown as { persistence: IncomingStore }).persistence;
+    store.incomingGetPacket(client, packet).then(() => {
+      this.opts.onDuplicate?.(2);
+      settle(null);
+      done(null);
+    }, take);
+  }
+
+  /**
+   * Caps the retained store: a retained publish to a topic not retained yet, past
+   * maxRetained topics, is delivered and ingested but not retained (counted and logged).
+   */
+  #capRetained(client: Client, packet: PublishPacket): void {
+    const topic = packet.topic;
+    if (packet.payload.length === 0) {
+      // An empty retained publish clears the topic [MQTT-3.3.1-10].
+      this.#retained.delete(topic);
+      return;
+    }
+    if (this.#retained.has(topic)) return;
+    const cap = this.opts.maxRetained ?? 10_000;
+    if (this.#retained.size < cap) {
+      this.#retained.add(topic);
+      return;
+    }
+    packet.retain = false;
+    this.#retainedRefused++;
+    this.opts.onRetainedRefused?.();
+    const now = Date.now();
+    if (now - this.#retainedWarnedAt >= 60_000) {
+      this.#retainedWarnedAt = now;
+      this.opts.log.warn(
+        {
+          reason: 'retained_cap',
+          topic: topic.slice(0, 128),
+          clientId: client.id,
+          refused: this.#retainedRefused,
+        },
+        `retained publish not retained: ${cap} topics are retained already (mqtt.maxRetained)`,
+      );
+    }
+  }
+
   async start(): Promise<void> {
     const { opts } = this;
     // mqtt-packet's default is a table of 65,536 two-byte buffers (about 8 MB of heap)
@@ -308,6 +480,8 @@ export class Broker {
       heartbeatInterval: 60_000,
       connectTimeout: 10_000,
       drainTimeout: 10_000,
+      // The hub's cap, so Aedes's own bound of its store of received QoS 2 publishes agrees.
+      maxInflightInbound: opts.maxAwaitingPubrel ?? MAX_AWAITING_PUBREL,
     });
     this.#aedes = aedes;
     this.#maxTopicLevels = (aedes as unknown as { maxTopicLevels: number }).maxTopicLevels;
@@ -326,31 +500,32 @@ export class Broker {
       if (!client) return done(null); // a will published by the broker itself
       const refusal = refused(packet.topic);
       if (refusal) return done(new Error(refusal));
-      const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
-      const pending = this.#ingest(client, packet.topic, payload, packet.qos);
-      if (pending && packet.qos === 0) {
-        // Paused before done(): done() of the last packet of a read would read the next one.
-        this.#hold(client, pending);
-        done(null);
-        return;
-      }
-      if (!pending && packet.qos === 0 && this.#overSlice()) {
-        // Fairness: Aedes handles a whole socket read of QoS 0 publishes in one go, and
-        // all readable sockets in one poll phase, so a burst could keep the event loop
-        // for a second; InfluxDB responses, commits and HTTP would wait that long. After
-        // SLICE_MS of ingest, no client is read again before a later turn.
-        this.#yieldAll();
-        done(null);
-        return;
-      }
-      if (pending) this.#afterCommit(pending, done);
-      else done(null);
+      if (packet.retain) this.#capRetained(client, packet);
+      const id = packet.messageId;
+      // A will has no packet id: it is not a resend of anything.
+      if (packet.qos === 0 || typeof id !== 'number') this.#accept(client, packet, done);
+      else if (packet.qos === 1) this.#acceptQos1(client, packet, id, done);
+      else this.#acceptQos2(client, packet, id, done);
+    };
+
+    // A PUBREL releases a QoS 2 packet id: Aedes deletes its stored copy (only then).
+    const persistence = (aedes as unknown as { persistence: IncomingStore }).persistence;
+    const release = persistence.incomingDelPacket.bind(persistence);
+    persistence.incomingDelPacket = (client, packet) => {
+      this.#awaiting.get(client as Client)?.delete(packet.messageId);
+      return release(client, packet);
     };
 
     aedes.on('client', (c) => {
-      // A returning persistent session gets its subscriptions back without a
-      // 'subscribe' event: count it as listening to everything, to be safe.
-      if ((c as unknown as { clean?: boolean }).clean === false) this.#noteFilters(c.id, ['#']);
+      // Authenticated: larger packets may follow.
+      this.#framers.get(c)?.accept();
+      // The session's filters are those Aedes holds for it now: a returning persistent
+      // session's restored ones, none for a new or clean one (which ends the session a
+      // client id had before, and with it that session's filters).
+      this.#dropFilters(c.id);
+      const subs = Object.keys((c as unknown as { subscriptions: Record<string, unknown> }).subscriptions);
+      if (subs.length > 0) this.#noteFilters(c.id, subs);
+      this.#recent.touch(c.id);
       opts.onClientConnect?.(c.id);
     });
     aedes.on('subscribe', (subs, c) =>
@@ -440,6 +615,12 @@ export class Broker {
   }
 }
 
+/** Aedes's store of received QoS 2 publishes (aedes-persistence), as the broker uses it. */
+interface IncomingStore {
+  incomingGetPacket(client: unknown, packet: { messageId?: number }): Promise<unknown>;
+  incomingDelPacket(client: unknown, packet: { messageId: number }): Promise<void>;
+}
+
 /** The parts of an Aedes client that flow control uses (not in its typings). */
 interface Pausable {
   pause(): void;
@@ -449,7 +630,7 @@ interface Pausable {
 
 /** The parts of an Aedes client that the framing uses (not in its typings). */
 interface AedesInternals {
-  conn: { destroyed: boolean };
+  conn: { destroyed: boolean; destroy(): void; end(data: Buffer): void };
   _parser: { parse(buf: Buffer): number };
   _keepaliveInterval: number;
   _keepaliveTimer: NodeJS.Timeout | null;

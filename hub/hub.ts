@@ -292,6 +292,12 @@ export async function startHub(
         if (qos > 0 && spool.full) return spool.waitForRoom().then(() => onPublish(msg, qos));
         return onPublish(msg, qos);
       },
+      maxPacketBytes: config.mqtt.maxPacketBytes,
+      maxAwaitingPubrel: config.mqtt.maxAwaitingPubrel,
+      maxRetained: config.mqtt.maxRetained,
+      onRefused: (reason) => metrics.mqttRefused.inc({ reason }),
+      onDuplicate: (qos) => metrics.mqttDuplicates.inc({ qos: String(qos) }),
+      onRetainedRefused: () => metrics.mqttRetainedRefused.inc(),
       onClientConnect: () => metrics.clients.inc(),
       onClientDisconnect: (id, clean) => {
         metrics.clients.dec();

@@ -169,6 +169,24 @@ export function createMetrics() {
       ],
       registers: [registry],
     }),
+    // --- MQTT wire (broker-framing.ts, broker.ts) ---
+    mqttRefused: new Counter({
+      name: 'hub_mqtt_connections_refused_total',
+      help: 'MQTT connections closed for breaking MQTT 3.1.1 or a size cap, by reason',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    mqttDuplicates: new Counter({
+      name: 'hub_mqtt_duplicates_total',
+      help: 'QoS 1 and 2 resends acknowledged without being ingested again',
+      labelNames: ['qos'] as const,
+      registers: [registry],
+    }),
+    mqttRetainedRefused: new Counter({
+      name: 'hub_mqtt_retained_refused_total',
+      help: 'Retained publishes not retained: mqtt.maxRetained topics were retained already',
+      registers: [registry],
+    }),
   };
   return Object.assign(m, { storage, hot });
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PROTOCOL_MAX_PACKET } from '../broker-framing.js';
 import { board, checkBoards } from './boards.js';
 import { duration, id } from './common.js';
 import {
@@ -16,7 +17,7 @@ const host = z.string().min(1);
 
 const mqttUser = z.strictObject({ username: z.string().min(1), password: z.string().min(1) });
 
-const mqtt = z.strictObject({
+const mqttFields = z.strictObject({
   host: host.default('127.0.0.1'),
   port: port.default(1883),
   /** Credentials; required when host is not a loopback address. */
@@ -28,6 +29,17 @@ const mqtt = z.strictObject({
     .min(16)
     .max(16 * 1024 * 1024)
     .default(256 * 1024),
+  /**
+   * Cap of one MQTT packet of any type, fixed header included: a larger declared length
+   * closes the connection before its body is read. Default: twice maxPayloadBytes, so a
+   * payload somewhat over that limit is still read and quarantined as payload_too_large.
+   * Before a CONNECT is accepted the cap is 16 KiB (or this, if smaller).
+   */
+  maxPacketBytes: z.number().int().min(1024).max(PROTOCOL_MAX_PACKET).optional(),
+  /** QoS 2 publishes of one connection awaiting PUBREL; past it the connection is closed. */
+  maxAwaitingPubrel: z.number().int().min(1).max(65_535).default(100),
+  /** Topics retained at once; a retained publish to a new topic past it is ingested but not retained. */
+  maxRetained: z.number().int().min(0).default(10_000),
   /** Republish each canonical reading on hub/readings/<device>/<sensor>. */
   republish: z.boolean().default(true),
   /**
@@ -36,6 +48,21 @@ const mqtt = z.strictObject({
    */
   ignore: z.array(z.string().min(1)).default(['cmnd/#', 'homeassistant/#', '+/set', '+/+/set']),
 });
+
+const mqtt = mqttFields
+  .superRefine((m, ctx) => {
+    if (m.maxPacketBytes !== undefined && m.maxPacketBytes < m.maxPayloadBytes) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['maxPacketBytes'],
+        message: `expected at least mqtt.maxPayloadBytes (${m.maxPayloadBytes}): a payload under that limit must fit in a packet`,
+      });
+    }
+  })
+  .transform((m) => ({
+    ...m,
+    maxPacketBytes: m.maxPacketBytes ?? Math.min(2 * m.maxPayloadBytes, PROTOCOL_MAX_PACKET),
+  }));
 
 const http = z.strictObject({
   host: host.default('127.0.0.1'),
