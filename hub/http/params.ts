@@ -26,8 +26,13 @@ export const idParam = (name: string) =>
 export function parseParams<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
   const r = schema.safeParse(input ?? {});
   if (r.success) return r.data;
-  const messages = r.error.issues.map((i) => i.message);
-  throw new HubError('HUB_BAD_REQUEST', messages.join('; '));
+  // The first problem of each parameter: "too long" says enough without "and not an id".
+  const byParam = new Map<string, string>();
+  for (const i of r.error.issues) {
+    const key = i.path.join('.');
+    if (!byParam.has(key)) byParam.set(key, i.message);
+  }
+  throw new HubError('HUB_BAD_REQUEST', [...byParam.values()].join('; '));
 }
 
 /** Answers HTTP 404 (HUB_NOT_FOUND). */
