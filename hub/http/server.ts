@@ -12,7 +12,7 @@ import { registerHistory } from './history.js';
 import { idParam, notFound, parseParams, text } from './params.js';
 import type { Rollup } from './query.js';
 import { HubRates } from './rates.js';
-import { registerStream } from './stream.js';
+import { registerStream, type StreamOptions } from './stream.js';
 
 export interface HttpDeps {
   host: string;
@@ -29,6 +29,8 @@ export interface HttpDeps {
   rollups?: readonly Rollup[];
   /** Live-stream clients served at once (http.maxStreamClients). */
   maxStreamClients?: number;
+  /** The live stream's buffer bound and stall time (tests shorten them). */
+  stream?: Omit<StreamOptions, 'maxClients'>;
   /** Extra routes (the dashboard) register here. */
   plugins?: Array<(app: FastifyInstance) => Promise<void> | void>;
 }
@@ -122,7 +124,7 @@ export async function startHttp(deps: HttpDeps): Promise<{ app: FastifyInstance;
     return { counts: deps.quarantine.counts(), entries: deps.quarantine.recent(limit, q.device) };
   });
 
-  registerStream(app, deps.bus, { maxClients: deps.maxStreamClients ?? 100 });
+  registerStream(app, deps.bus, { ...deps.stream, maxClients: deps.maxStreamClients ?? 100 });
   // Under /api a route that does not exist still needs the token, so a spelling of a
   // real route the router does not match (`/api/devices/`) answers as the real one would.
   app.get('/api/*', async () => notFound('not found'));

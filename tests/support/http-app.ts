@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { EventBus } from '../../hub/core/bus.js';
 import type { Reading } from '../../hub/core/reading.js';
-import { startHttp } from '../../hub/http/server.js';
+import { type HttpDeps, startHttp } from '../../hub/http/server.js';
 import { createMetrics } from '../../hub/metrics.js';
 import { Quarantine } from '../../hub/quarantine.js';
 import { DeviceRegistry } from '../../hub/registry.js';
@@ -26,6 +26,7 @@ export async function startTestHttp(
   opts: {
     token?: string;
     maxStreamClients?: number;
+    stream?: HttpDeps['stream'];
     healthy?: boolean;
     plugins?: Array<(app: FastifyInstance) => Promise<void> | void>;
   } = {},
@@ -51,6 +52,7 @@ export async function startTestHttp(
     port: 0,
     token: opts.token,
     maxStreamClients: opts.maxStreamClients,
+    stream: opts.stream,
     log,
     bus,
     registry,
