@@ -17,7 +17,7 @@ export interface RatePublisherOptions {
 export interface RatePublisherResult {
   /** Messages the schedule called for. */
   offered: number;
-  /** Messages written to the socket by the time the clients disconnected (QoS 0: all the hub ever sees). */
+  /** Messages published (QoS 0: all the hub can see; written out by the time the clients disconnected). */
   sent: number;
   /** Messages not sent because the client's window was full (the hub's TCP backpressure). */
   heldBack: number;
@@ -28,8 +28,8 @@ export interface RatePublisherResult {
 
 const opts = JSON.parse(process.argv[2]!) as RatePublisherOptions;
 const TICK_MS = 10;
-/** Per client, messages written so far: still counted while the last window is written after the time is up. */
-const writtenBy = new Array<number>(opts.clients).fill(0);
+/** Per client, messages handed to the client library (its last window is written while it disconnects). */
+const sentBy = new Array<number>(opts.clients).fill(0);
 
 function run(
   client: MqttClient,
@@ -48,11 +48,9 @@ function run(
   return new Promise((resolve) => {
     const publish = () => {
       const i = next++;
+      sentBy[c]!++;
       client.publish(topicFor('single', c, i), payloadFor('single', i), { qos: 0 }, (err) => {
-        if (!err) {
-          written++;
-          writtenBy[c]!++;
-        }
+        if (!err) written++;
         if (opts.rate === 0 && !lost && performance.now() < endAt) fill();
       });
     };
@@ -99,7 +97,7 @@ process.once('message', async () => {
   await Promise.all(clients.map((cl) => cl.endAsync().catch(() => {})));
   const result: RatePublisherResult = {
     offered: rs.reduce((n, r) => n + r.offered, 0),
-    sent: writtenBy.reduce((n, w) => n + w, 0),
+    sent: sentBy.reduce((n, w) => n + w, 0),
     heldBack: rs.reduce((n, r) => n + r.held, 0),
     disconnected: rs.filter((r) => r.lost).length,
     ms,
