@@ -109,6 +109,7 @@ describe('HTTP auth decides on the route', () => {
       const none = await http.app.inject({ url: target });
       expect(none.statusCode, target).toBe(401);
       expect(none.json()).toEqual({ error: 'HUB_UNAUTHORIZED', message: expect.any(String) });
+      expect((await http.app.inject({ method: 'HEAD', url: target })).statusCode, `HEAD ${target}`).toBe(401);
       const header = await http.app.inject({ url: target, headers: { authorization: `Bearer ${TOKEN}` } });
       expect(header.statusCode, target).toBe(200);
       const sep = target.includes('?') ? '&' : '?';
