@@ -382,6 +382,7 @@ export async function startHub(
       host: config.http.host,
       port: config.http.port,
       token: config.http.token,
+      maxStreamClients: config.http.maxStreamClients,
       log: log.child({ module: 'http' }),
       bus,
       registry,

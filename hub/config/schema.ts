@@ -69,6 +69,8 @@ const http = z.strictObject({
   port: port.default(8080),
   /** Bearer token; required when host is not a loopback address. */
   token: z.string().min(16).optional(),
+  /** Live-stream (/api/stream) clients at once; one more gets 503 HUB_STREAM_FULL. */
+  maxStreamClients: z.number().int().min(1).max(10_000).default(100),
 });
 
 const managed = z.strictObject({

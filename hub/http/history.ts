@@ -1,6 +1,8 @@
 import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
 import type { DeviceRegistry } from '../registry.js';
 import type { InfluxHttp } from '../storage/influx-http.js';
+import { notFound, parseParams, text } from './params.js';
 import {
   autoEvery,
   bad,
@@ -18,6 +20,16 @@ export interface HistoryDeps {
   rollups?: readonly Rollup[];
 }
 
+const readingsQuery = z.object({
+  device: text('device').optional(),
+  sensor: text('sensor').optional(),
+  from: text('from').optional(),
+  to: text('to').optional(),
+  every: text('every').optional(),
+  points: text('points').optional(),
+});
+const trendsQuery = z.object({ from: text('from').optional(), points: text('points').optional() });
+
 /** Caps of /api/trends: one query for every sensor, so it is kept short and coarse. */
 const TREND_LIMITS = { maxRangeMs: 7 * 86_400_000, maxPoints: 60 } as const;
 
@@ -26,12 +38,13 @@ const TREND_LIMITS = { maxRangeMs: 7 * 86_400_000, maxPoints: 60 } as const;
  * (a short coarse trend of every known sensor, for the overview's sparklines).
  */
 export function registerHistory(app: FastifyInstance, deps: HistoryDeps): void {
-  app.get<{ Querystring: Record<string, string> }>('/api/readings', async (req, reply) => {
-    const q = parseHistoryQuery(req.query);
-    // The registry is the allow-list: only ids the hub has seen reach InfluxQL.
-    const sensor = deps.registry.get(q.device)?.sensors[q.sensor];
-    if (!sensor)
-      return reply.code(404).send({ error: 'not_found', message: `no sensor ${q.device}/${q.sensor}` });
+  app.get('/api/readings', async (req) => {
+    const q = parseHistoryQuery(parseParams(readingsQuery, req.query));
+    // The registry is the allow-list: only ids the hub has seen reach InfluxQL. Own
+    // keys only: `constructor` is an id, not the sensors object's prototype.
+    const sensors = deps.registry.get(q.device)?.sensors;
+    const sensor = sensors && Object.hasOwn(sensors, q.sensor) ? sensors[q.sensor] : undefined;
+    if (!sensor) return notFound(`no sensor ${q.device}/${q.sensor}`);
     const source = pickSource(q, deps.rollups ?? []);
     const rows = await deps.influx.rows(historyInfluxQL(sensor.metric, q, source));
     const points = rows.map(({ time, ...rest }) => ({ ts: time as number, ...rest }));
@@ -48,12 +61,13 @@ export function registerHistory(app: FastifyInstance, deps: HistoryDeps): void {
     };
   });
 
-  app.get<{ Querystring: { from?: string; points?: string } }>('/api/trends', async (req) => {
+  app.get('/api/trends', async (req) => {
+    const query = parseParams(trendsQuery, req.query);
     const now = Date.now();
-    const from = parseTime(req.query.from ?? '-1h', now) ?? bad('from: expected a time such as -1h');
+    const from = parseTime(query.from ?? '-1h', now) ?? bad('from: expected a time such as -1h');
     if (from >= now) bad('from must be in the past');
     if (now - from > TREND_LIMITS.maxRangeMs) bad('from: the trend range is at most 7 days');
-    const points = Number(req.query.points ?? 30);
+    const points = Number(query.points ?? 30);
     if (!Number.isInteger(points) || points < 2 || points > TREND_LIMITS.maxPoints)
       bad(`points: expected a whole number from 2 to ${TREND_LIMITS.maxPoints}`);
     const every = autoEvery(now - from, points);

@@ -30,8 +30,16 @@ export interface HistoryQuery {
   every: number;
 }
 
+/** The span of a JavaScript Date (±100,000,000 days), well inside what InfluxDB stores. */
+const MAX_TIME_MS = 8.64e15;
+
 /** Reads a time as epoch ms, an ISO 8601 string, "now", or a negative duration from now ("-1h"). */
 export function parseTime(v: string, now: number): number | undefined {
+  const t = readTime(v, now);
+  return t !== undefined && Number.isFinite(t) && Math.abs(t) <= MAX_TIME_MS ? t : undefined;
+}
+
+function readTime(v: string, now: number): number | undefined {
   if (v === 'now') return now;
   const rel = /^-(.+)$/.exec(v);
   if (rel) {
@@ -84,7 +92,8 @@ export function parseHistoryQuery(q: Record<string, string | undefined>, now = D
   return { device, sensor, from, to, every };
 }
 
-const quoteString = (s: string) => `'${s.replace(/['\\]/g, '\\$&')}'`;
+/** An InfluxQL string literal: quote and backslash escaped, a newline (a literal cannot hold one) as backslash-n. */
+export const quoteString = (s: string) => `'${s.replace(/['\\]/g, '\\$&').replace(/\n/g, '\\n')}'`;
 
 /**
  * Where a history query reads from: the raw measurement, or a rollup (a retention

@@ -1,37 +1,60 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
 import type { EventBus } from '../core/bus.js';
+import { HubError } from '../errors.js';
+import { idParam, parseParams } from './params.js';
 
-/** Bytes a slow stream client may have buffered before its readings are skipped. */
-const MAX_BUFFERED = 1024 * 1024;
+export interface StreamOptions {
+  /** Clients served at once; one more gets 503 (http.maxStreamClients). */
+  maxClients: number;
+  /** Bytes a client may have buffered before its readings are skipped. */
+  maxBufferedBytes?: number;
+  /**
+   * How long a client may stay over maxBufferedBytes before it is disconnected: a
+   * client that never reads would otherwise hold its buffer and a slot for good.
+   */
+  stallMs?: number;
+}
 
 interface StreamClient {
   res: ServerResponse;
   /** Only this device's events; undefined: all. */
   device: string | undefined;
   skipped: number;
+  /** When its buffer last went over the bound (0: it is under). */
+  stalledSince: number;
 }
 
 const frame = (event: string, data: unknown) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+
+const streamQuery = z.object({ device: idParam('device').optional() });
 
 /**
  * GET /api/stream: server-sent events, one `reading` event per canonical reading
  * (optionally only ?device=), plus `availability` and `quarantine` events.
  * A client that cannot keep up loses readings rather than growing the hub's memory;
- * it is told how many with a `skipped` event.
+ * it is told how many with a `skipped` event, and it is disconnected when it stays
+ * behind for stallMs.
  *
  * One set of bus listeners serves every client: each event is turned into its frame
  * once, and a client gets the frames of one message in one write.
  */
-export function registerStream(app: FastifyInstance, bus: EventBus): void {
+export function registerStream(app: FastifyInstance, bus: EventBus, opts: StreamOptions): void {
+  const maxBuffered = opts.maxBufferedBytes ?? 1024 * 1024;
+  const stallMs = opts.stallMs ?? 30_000;
   const clients = new Set<StreamClient>();
   const owner = {};
 
   const send = (c: StreamClient, text: string, events: number) => {
-    if (c.res.writableLength > MAX_BUFFERED) {
+    if (c.res.writableLength > maxBuffered) {
       c.skipped += events;
+      const now = Date.now();
+      if (c.stalledSince === 0) c.stalledSince = now;
+      else if (now - c.stalledSince > stallMs) c.res.destroy();
       return;
     }
+    c.stalledSince = 0;
     if (c.skipped > 0) {
       text = `event: skipped\ndata: ${c.skipped}\n\n${text}`;
       c.skipped = 0;
@@ -59,7 +82,15 @@ export function registerStream(app: FastifyInstance, bus: EventBus): void {
     });
   };
 
-  app.get<{ Querystring: { device?: string } }>('/api/stream', (req, reply) => {
+  app.get('/api/stream', (req, reply) => {
+    const { device } = parseParams(streamQuery, req.query);
+    if (clients.size >= opts.maxClients) {
+      void reply.header('retry-after', '10');
+      throw new HubError(
+        'HUB_STREAM_FULL',
+        `the live stream serves ${opts.maxClients} clients at most (http.maxStreamClients); retry later`,
+      );
+    }
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, {
@@ -69,15 +100,17 @@ export function registerStream(app: FastifyInstance, bus: EventBus): void {
       'x-accel-buffering': 'no',
     });
     res.write(': connected\n\n');
-    const client: StreamClient = { res, device: req.query.device, skipped: 0 };
+    const client: StreamClient = { res, device, skipped: 0, stalledSince: 0 };
     if (clients.size === 0) listen();
     clients.add(client);
-    const ping = setInterval(() => res.write(': ping\n\n'), 15_000);
+    // The ping also finds a stalled client when no events come.
+    const ping = setInterval(() => send(client, ': ping\n\n', 0), 15_000);
     const close = () => {
       clearInterval(ping);
       if (clients.delete(client) && clients.size === 0) bus.removeAll(owner);
     };
     req.raw.on('close', close);
     res.on('error', close);
+    res.on('close', close);
   });
 }

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { historyInfluxQL } from '../../hub/http/query.js';
 import type { HubHandle } from '../../hub/hub.js';
+import { InfluxHttp } from '../../hub/storage/influx-http.js';
 import { eventually, startTestHub } from '../support/hub.js';
 import { startTestInfluxd, type TestInfluxd, uniqueDb } from '../support/influxd.js';
 
@@ -77,6 +79,24 @@ describe('history API', () => {
     const { status, body } = await get('/api/readings?device=nobody&sensor=temperature');
     expect(status).toBe(404);
     expect(body.message).toContain('nobody/temperature');
+  });
+
+  it('keeps an id with quotes or backslashes inside its literal on a real InfluxDB', async () => {
+    const db = new InfluxHttp({ url: influx.url, database });
+    const q = { from: Date.now() - 3_600_000, to: Date.now(), every: 0 };
+    const own = await db.rows(historyInfluxQL('temperature', { ...q, device: 'lab', sensor: 'temperature' }));
+    expect(own.length).toBe(120);
+    // Each would select every device's points if it escaped its literal.
+    for (const device of [
+      "x' OR device =~ /.*/ OR device = 'y",
+      "x\\' OR device =~ /.*/ OR device = 'y",
+      'x\\',
+      "lab'\nSELECT value FROM temperature --",
+    ]) {
+      const rows = await db.rows(historyInfluxQL('temperature', { ...q, device, sensor: 'temperature' }));
+      expect(rows, device).toEqual([]);
+    }
+    db.close();
   });
 
   it('gives a coarse trend of every sensor in one call', async () => {
