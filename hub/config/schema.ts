@@ -65,6 +65,8 @@ const influx = z.strictObject({
   maxInFlight: z.number().int().min(1).max(16).default(2),
   /** Timeout of one write request. */
   timeout: duration.default(10_000),
+  /** Longest wait between retries of a write InfluxDB failed or refused (capped exponential backoff). */
+  maxRetryDelay: duration.default(15_000),
   managed: managed.default(managed.parse({})),
 });
 
