@@ -138,6 +138,7 @@ export async function startHub(
       maxBytes: config.spool.maxBytes,
       fsync: config.spool.fsync,
       maxUncommittedBytes: config.spool.maxUncommittedBytes,
+      minFreeBytes: config.spool.minFreeBytes,
       log: log.child({ module: 'spool' }),
     });
     stops.push(['spool', () => spool.close()]);
@@ -187,9 +188,7 @@ export async function startHub(
       writerState: () => writer.state,
     });
     influxdBack = () => {
-      void prepare()
-        .catch(() => undefined)
-        .then(() => writer.wake());
+      void writer.exclusive(prepare).then(() => writer.wake());
     };
     stops.push([
       'writer',
@@ -206,7 +205,7 @@ export async function startHub(
       influxUp = await influx.ping(2000);
       metrics.influxUp.set(influxUp ? 1 : 0);
       if (influxUp && !was) {
-        await prepare().catch(() => undefined);
+        await writer.exclusive(prepare);
         writer.wake();
       }
     }, 5000);

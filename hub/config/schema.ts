@@ -88,6 +88,15 @@ const spool = z.strictObject({
     .int()
     .min(64 * 1024)
     .default(4 * 1024 * 1024),
+  /**
+   * Free bytes left on the spool's filesystem: a commit that would leave less is refused
+   * (no PUBACK, QoS 0 counted as dropped with reason storage_error) until space returns.
+   */
+  minFreeBytes: z
+    .number()
+    .int()
+    .min(1024 * 1024)
+    .default(16 * 1024 * 1024),
 });
 
 /** An InfluxQL duration ("30d", "52w", "12h") or "INF". */

@@ -86,6 +86,8 @@ export class InfluxWriter {
   #attempt = 0;
   #stopped = false;
   #lastError: string | undefined;
+  /** Set while the database is prepared: no write goes out meanwhile. */
+  #exclusive: Promise<void> | undefined;
   #state: WriterState = 'ok';
   #stateSince = Date.now();
 
@@ -134,6 +136,23 @@ export class InfluxWriter {
     return this.spool.readings - this.#handedOut;
   }
 
+  /**
+   * Runs `fn` (create the database and its retention policies) with no write in flight
+   * and none sent until it is done: a write landing between CREATE DATABASE and the
+   * switch of the default retention policy would go to "autogen", where nothing reads it.
+   */
+  exclusive(fn: () => Promise<void>): Promise<void> {
+    this.#exclusive ??= (async () => {
+      const until = Date.now() + this.opts.timeout + 1000;
+      while (this.#inFlight > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
+      await fn().catch(() => undefined);
+    })().finally(() => {
+      this.#exclusive = undefined;
+      this.#pump(true);
+    });
+    return this.#exclusive;
+  }
+
   #schedule(): void {
     if (this.#backoffTimer || this.#stopped) return;
     if (this.#retry.length > 0 || this.#available >= this.opts.batchSize) this.#pump(false);
@@ -166,6 +185,7 @@ export class InfluxWriter {
 
   /** Sends what can be sent now. `partial` allows a batch that is not full. */
   #pump(partial: boolean): void {
+    if (this.#exclusive) return;
     while (this.#inFlight < this.opts.maxInFlight && !this.#backoffTimer) {
       const job = this.#next(partial);
       if (!job) break;
@@ -198,8 +218,8 @@ export class InfluxWriter {
         break;
       case 'no_database':
         // A fresh or restarted influxd without our database: create it, then retry.
-        await (this.hooks.missingDatabase ? this.hooks.missingDatabase() : this.http.ensureDatabase()).catch(
-          () => undefined,
+        await this.exclusive(() =>
+          this.hooks.missingDatabase ? this.hooks.missingDatabase() : this.http.ensureDatabase(),
         );
         this.#setState('retrying', verdict.reason);
         this.#backoff(job, verdict.reason);

@@ -14,6 +14,12 @@ export interface SpoolOptions {
   fsync: boolean;
   /** Bytes accepted but not yet committed before even QoS 0 publishers are slowed. */
   maxUncommittedBytes: number;
+  /**
+   * Free bytes the spool leaves on its filesystem: a commit that would leave less is
+   * refused like a failed one. LMDB must never meet a full disk: lmdb-js 3.5 handles
+   * ENOSPC in its write thread badly (garbled sizes, then a glibc abort of the process).
+   */
+  minFreeBytes: number;
   /** Told once when commits start failing and once when they work again. */
   log?: Logger | undefined;
 }
@@ -99,6 +105,8 @@ export class Spool {
   #groupBytes = GROUP_FIRST_BYTES;
   /** Groups committed or being committed whose durability is not yet confirmed. */
   #notDurable = 0;
+  /** Bytes handed to LMDB and not yet committed (they still need room on disk). */
+  #queuedBytes = 0;
   #roomWaiters: Array<() => void> = [];
   #closed = false;
   /** Set while commits fail: groups are refused until retryAt, then one is tried. */
@@ -245,6 +253,12 @@ export class Spool {
       this.#lose(g, f.error);
       return;
     }
+    const short = this.#shortOfSpace(g.len);
+    if (short) {
+      this.#uncommittedBytes -= g.len - HEADER;
+      this.#failed(g, new Error(short));
+      return;
+    }
     const buf = g.buf.subarray(0, g.len);
     buf.writeUInt32LE(g.count, 0);
     buf.writeDoubleLE(g.firstAt, 4);
@@ -255,8 +269,10 @@ export class Spool {
     if (this.#unremoved.length > 0) this.#removeSeqs(this.#unremoved.splice(0));
     // Once the put is committed the lines are out of the JS heap (in LMDB's map): the
     // memory bound counts them only until then, while a PUBACK also waits for fsync.
+    this.#queuedBytes += g.len;
     const release = () => {
       this.#uncommittedBytes -= g.len - HEADER;
+      this.#queuedBytes -= g.len;
     };
     committed.then(release, release);
     const durable = this.opts.fsync ? committed.then(() => this.db.flushed) : committed;
@@ -307,10 +323,28 @@ export class Spool {
     this.opts.log?.info({ failedForMs: f ? Date.now() - f.since : 0 }, 'spool commits work again');
   }
 
+  /**
+   * Why a record of `bytes` must not be written now, or undefined. Twice its size:
+   * LMDB copies the pages it changes (copy-on-write), and removes need pages too.
+   */
+  #shortOfSpace(bytes: number): string | undefined {
+    let free: number;
+    try {
+      const st = statfsSync(this.opts.dir);
+      free = st.bavail * st.bsize;
+    } catch {
+      return undefined; // no answer: let LMDB try
+    }
+    const need = this.#queuedBytes + 2 * bytes + this.opts.minFreeBytes;
+    if (free >= need) return undefined;
+    return `ENOSPC: ${free} bytes free on the spool's filesystem, ${need} needed to commit (spool.minFreeBytes ${this.opts.minFreeBytes})`;
+  }
+
   /** The error of a failed commit, with the free space of the spool's filesystem (a full disk shows as EIO). */
   #describe(cause: unknown): string {
     const e = cause as { message?: string; code?: unknown } | undefined;
     let text = e?.message ?? String(cause);
+    if (text.startsWith('ENOSPC: ')) return text;
     if (e?.code !== undefined) text += ` (code ${String(e.code)})`;
     try {
       const st = statfsSync(this.opts.dir);
