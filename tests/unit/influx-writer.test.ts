@@ -60,7 +60,13 @@ async function writerFor(
   logger = log,
 ) {
   const dir = mkdtempSync(join(tmpdir(), 'spool-unit-'));
-  const spool = await Spool.open({ dir, maxBytes, fsync: false, maxUncommittedBytes: 1024 * 1024, minFreeBytes: 1024 * 1024 });
+  const spool = await Spool.open({
+    dir,
+    maxBytes,
+    fsync: false,
+    maxUncommittedBytes: 1024 * 1024,
+    minFreeBytes: 1024 * 1024,
+  });
   const w = new InfluxWriter(
     new InfluxHttp({ url, database: 'db' }),
     spool,
