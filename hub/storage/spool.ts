@@ -68,6 +68,8 @@ const GROUP_FIRST_BYTES = 16 * 1024;
 /** Wait before the first commit after a failed one; it doubles up to RETRY_MAX_MS while commits fail. */
 const RETRY_MIN_MS = 100;
 const RETRY_MAX_MS = 2000;
+/** Free space is asked again after this long, or sooner when it may be running out. */
+const FREE_RECHECK_MS = 100;
 
 const noop = () => undefined;
 
@@ -107,6 +109,8 @@ export class Spool {
   #notDurable = 0;
   /** Bytes handed to LMDB and not yet committed (they still need room on disk). */
   #queuedBytes = 0;
+  /** The filesystem's free bytes when last asked, and what commits may have taken since. */
+  #free: { bytes: number; at: number; written: number } | undefined;
   #roomWaiters: Array<() => void> = [];
   #closed = false;
   /** Set while commits fail: groups are refused until retryAt, then one is tried. */
@@ -328,6 +332,14 @@ export class Spool {
    * LMDB copies the pages it changes (copy-on-write), and removes need pages too.
    */
   #shortOfSpace(bytes: number): string | undefined {
+    const need = this.#queuedBytes + 2 * bytes + this.opts.minFreeBytes;
+    const now = Date.now();
+    // statfs costs some microseconds: between asks, what was written since is subtracted.
+    const known = this.#free;
+    if (known && now - known.at < FREE_RECHECK_MS && known.bytes - known.written >= 2 * need) {
+      known.written += 2 * bytes;
+      return undefined;
+    }
     let free: number;
     try {
       const st = statfsSync(this.opts.dir);
@@ -335,7 +347,7 @@ export class Spool {
     } catch {
       return undefined; // no answer: let LMDB try
     }
-    const need = this.#queuedBytes + 2 * bytes + this.opts.minFreeBytes;
+    this.#free = { bytes: free, at: now, written: 2 * bytes };
     if (free >= need) return undefined;
     return `ENOSPC: ${free} bytes free on the spool's filesystem, ${need} needed to commit (spool.minFreeBytes ${this.opts.minFreeBytes})`;
   }
