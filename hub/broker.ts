@@ -255,8 +255,10 @@ export class Broker {
   }
 
   /**
-   * Acknowledges a publish once `pending` settles. The publishes of one spool commit
+   * Acknowledges a publish once `pending` resolves. The publishes of one spool commit
    * share its promise: one reaction per commit calls them all, instead of one each.
+   * A failed commit acknowledges nothing: done(err) makes Aedes close the connection
+   * without a PUBACK, so the device resends (to this hub once it stores again, or another).
    */
   #afterCommit(pending: Promise<void>, done: (err: Error | null) => void): void {
     let list = this.#acks.get(pending);
@@ -266,10 +268,15 @@ export class Broker {
       this.#acks.set(pending, all);
       const release = (err?: unknown) => {
         this.#acks.delete(pending);
-        if (err) this.opts.log.error({ err, publishes: all.length }, 'ingest failed');
-        for (let i = 0; i < all.length; i++) all[i]!(null);
+        const e = err === undefined ? null : err instanceof Error ? err : new Error(String(err));
+        if (e)
+          this.opts.log.debug({ err: e.message, publishes: all.length }, 'publishes refused, not stored');
+        for (let i = 0; i < all.length; i++) all[i]!(e);
       };
-      pending.then(() => release(), release);
+      pending.then(
+        () => release(),
+        (err: unknown) => release(err ?? new Error('ingest failed')),
+      );
     }
     list.push(done);
   }

@@ -97,10 +97,16 @@ export async function startHub(
 
     let managed: ManagedInfluxd | undefined;
     let influxUrl = config.influx.url;
+    /** Set once the writer exists: a restarted influxd is written to at once. */
+    let influxdBack = () => {};
     if (!influxUrl) {
       managed = await startManagedInfluxd({
         ...config.influx.managed,
         log: log.child({ module: 'influxd' }),
+        onRestart: () => {
+          metrics.influxdRestarts.inc();
+          influxdBack();
+        },
       });
       stops.push(['influxd', () => managed?.stop()]);
       influxUrl = managed.url;
@@ -136,8 +142,14 @@ export async function startHub(
       maxBytes: config.spool.maxBytes,
       fsync: config.spool.fsync,
       maxUncommittedBytes: config.spool.maxUncommittedBytes,
+      minFreeBytes: config.spool.minFreeBytes,
+      log: log.child({ module: 'spool' }),
     });
     stops.push(['spool', () => spool.close()]);
+    spool.onFailed = (lost) => {
+      metrics.spoolCommitFailures.inc();
+      if (lost > 0) metrics.dropped.inc({ reason: 'storage_error' }, lost);
+    };
     if (spool.readings > 0) log.info({ readings: spool.readings }, 'replaying spooled readings');
 
     const writerLog = log.child({ module: 'writer' });
@@ -155,6 +167,7 @@ export async function startHub(
           bus.emit('stored', n);
         },
         retry: () => metrics.retries.inc(),
+        refused: (status) => metrics.writeRefusals.inc({ status: String(status) }),
         quarantined: (lines, reason, detail) => {
           metrics.rejectedPoints.inc(lines.length);
           for (const line of lines) {
@@ -175,7 +188,12 @@ export async function startHub(
       spoolReadings: () => spool.readings,
       spoolBytes: () => spool.bytes,
       inFlight: () => writer.inFlight,
+      spoolOk: () => spool.health.ok,
+      writerState: () => writer.state,
     });
+    influxdBack = () => {
+      void writer.exclusive(prepare).then(() => writer.wake());
+    };
     stops.push([
       'writer',
       async () => {
@@ -191,7 +209,7 @@ export async function startHub(
       influxUp = await influx.ping(2000);
       metrics.influxUp.set(influxUp ? 1 : 0);
       if (influxUp && !was) {
-        await prepare().catch(() => undefined);
+        await writer.exclusive(prepare);
         writer.wake();
       }
     }, 5000);
@@ -395,16 +413,31 @@ export async function startHub(
         // The shared flag stays the health timer's, so its "InfluxDB is back" step (prepare
         // the database, wake the writer) is not skipped when a request saw it first.
         const up = await influx.ping(1000);
+        const spoolHealth = spool.health;
+        // Readings wait in the spool while InfluxDB refuses writes; reachable alone is not enough.
         return {
-          ok: up,
+          ok: up && spoolHealth.ok && writer.state !== 'refused',
           influx: {
             url: influxUrl,
             reachable: up,
+            writer: writer.state,
+            writerSince: writer.stateSince,
             queued: writer.queued,
             spoolBytes: spool.bytes,
             writesInFlight: writer.inFlight,
             lastError: writer.lastError ?? null,
           },
+          spool: spoolHealth,
+          ...(managed
+            ? {
+                influxd: {
+                  pid: managed.pid,
+                  running: managed.running,
+                  restarts: managed.restarts,
+                  lastExit: managed.lastExit ?? null,
+                },
+              }
+            : {}),
           mqtt: { port: broker.port, clients: broker.connectedClients },
           devices: registry.size,
           quarantined: quarantine.total(),

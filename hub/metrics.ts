@@ -9,6 +9,8 @@ export function createMetrics() {
     spoolReadings: () => 0,
     spoolBytes: () => 0,
     inFlight: () => 0,
+    spoolOk: () => true,
+    writerState: () => 'ok',
   };
   // Counted per message as plain numbers, handed to prom-client when scraped: its
   // inc() checks its arguments and looks up its label set every time.
@@ -60,6 +62,40 @@ export function createMetrics() {
     retries: new Counter({
       name: 'hub_influx_write_retries_total',
       help: 'Write requests retried',
+      registers: [registry],
+    }),
+    writeRefusals: new Counter({
+      name: 'hub_influx_write_refusals_total',
+      help: 'Write requests InfluxDB refused as a whole (401, 403, 404, 3xx, ...), by HTTP status; the readings stay in the spool',
+      labelNames: ['status'] as const,
+      registers: [registry],
+    }),
+    writerState: new Gauge({
+      name: 'hub_influx_writer_state',
+      help: 'The InfluxDB writer state: 1 for the current one of ok, retrying, refused',
+      labelNames: ['state'] as const,
+      registers: [registry],
+      collect() {
+        const now = storage.writerState();
+        for (const s of ['ok', 'retrying', 'refused'] as const) this.set({ state: s }, s === now ? 1 : 0);
+      },
+    }),
+    spoolUp: new Gauge({
+      name: 'hub_spool_up',
+      help: '1 while spool commits succeed, 0 after a failed one (e.g. a full disk) until one succeeds again',
+      registers: [registry],
+      collect() {
+        this.set(storage.spoolOk() ? 1 : 0);
+      },
+    }),
+    spoolCommitFailures: new Counter({
+      name: 'hub_spool_commit_failures_total',
+      help: 'Spool commits that failed or were refused while commits fail; their QoS 1 publishers got no PUBACK',
+      registers: [registry],
+    }),
+    influxdRestarts: new Counter({
+      name: 'hub_influxd_restarts_total',
+      help: 'Times the managed influxd was started again after it exited on its own',
       registers: [registry],
     }),
     rejectedPoints: new Counter({
@@ -209,6 +245,8 @@ export interface StorageProbe {
   spoolReadings(): number;
   spoolBytes(): number;
   inFlight(): number;
+  spoolOk(): boolean;
+  writerState(): 'ok' | 'retrying' | 'refused';
 }
 
 export type HubMetrics = ReturnType<typeof createMetrics>;

@@ -94,6 +94,8 @@ const influx = z.strictObject({
   maxInFlight: z.number().int().min(1).max(16).default(2),
   /** Timeout of one write request. */
   timeout: duration.default(10_000),
+  /** Longest wait between retries of a write InfluxDB failed or refused (capped exponential backoff). */
+  maxRetryDelay: duration.default(15_000),
   managed: managed.default(managed.parse({})),
 });
 
@@ -115,6 +117,15 @@ const spool = z.strictObject({
     .int()
     .min(64 * 1024)
     .default(4 * 1024 * 1024),
+  /**
+   * Free bytes left on the spool's filesystem: a commit that would leave less is refused
+   * (no PUBACK, QoS 0 counted as dropped with reason storage_error) until space returns.
+   */
+  minFreeBytes: z
+    .number()
+    .int()
+    .min(1024 * 1024)
+    .default(16 * 1024 * 1024),
 });
 
 /** An InfluxQL duration ("30d", "52w", "12h") or "INF". */

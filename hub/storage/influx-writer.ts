@@ -10,7 +10,16 @@ export interface WriterOptions {
   timeout: number;
   /** Duration of the raw retention policy, when the hub knows it (finds points beyond it). */
   retentionMs?: number | undefined;
+  /** Cap of the backoff between retries of a failed or refused write (default 15 s). */
+  maxRetryDelay?: number | undefined;
 }
+
+/**
+ * ok: the last write was confirmed (or none failed yet); retrying: InfluxDB did not
+ * answer or answered 5xx/429/408; refused: it refused the request itself (401, 403,
+ * 404, a redirect, ...): the readings stay in the spool until it accepts them.
+ */
+export type WriterState = 'ok' | 'retrying' | 'refused';
 
 export type StorageRejectReason =
   | 'influx_type_conflict'
@@ -24,6 +33,10 @@ export interface WriterHooks {
   /** Points InfluxDB refuses for good: they leave the spool into the quarantine. */
   quarantined?(lines: readonly string[], reason: StorageRejectReason, detail: string): void;
   retry?(reason: string): void;
+  /** InfluxDB refused a write request (not its points) with this HTTP status. */
+  refused?(status: number): void;
+  /** The writer's state changed (logged once per change, not per retry). */
+  state?(state: WriterState, reason: string | undefined): void;
   /** InfluxDB says the database does not exist (a fresh influxd): create it and its policies. */
   missingDatabase?(): Promise<void>;
 }
@@ -47,13 +60,20 @@ interface Job {
 const BACKOFF_BASE_MS = 100;
 const BACKOFF_MAX_MS = 15_000;
 
+const STATE_LOG: Record<WriterState, string> = {
+  ok: 'InfluxDB accepts writes again',
+  retrying: 'InfluxDB write failed, retrying; readings wait in the spool',
+  refused: 'InfluxDB refuses write requests; readings stay in the spool and are retried',
+};
+
 /**
  * Takes committed chunks from the spool and writes them to InfluxDB: a request goes
  * out when batchSize readings are ready or flushInterval has passed; at most
  * maxInFlight run at once, so the writer holds at most (maxInFlight + retries) x
  * batchSize lines in memory, whatever the spool holds on disk. Connection errors,
  * timeouts, 5xx and 429 are retried with capped exponential backoff and full jitter,
- * honouring Retry-After; 413 halves the batch; a 400 quarantines only the offending
+ * honouring Retry-After; so are refusals of the request (401, 403, 404, redirects);
+ * 413 halves the batch; a 400 that names points quarantines only the offending
  * points (see write-errors.ts). Nothing leaves the spool before InfluxDB confirmed it.
  */
 export class InfluxWriter {
@@ -66,6 +86,10 @@ export class InfluxWriter {
   #attempt = 0;
   #stopped = false;
   #lastError: string | undefined;
+  /** Set while the database is prepared: no write goes out meanwhile. */
+  #exclusive: Promise<void> | undefined;
+  #state: WriterState = 'ok';
+  #stateSince = Date.now();
 
   constructor(
     private readonly http: InfluxHttp,
@@ -90,9 +114,43 @@ export class InfluxWriter {
   get lastError(): string | undefined {
     return this.#lastError;
   }
+  get state(): WriterState {
+    return this.#state;
+  }
+  /** Epoch ms of the last change of state. */
+  get stateSince(): number {
+    return this.#stateSince;
+  }
+
+  #setState(state: WriterState, reason: string | undefined): void {
+    if (state === this.#state) return;
+    const was = this.#state;
+    this.#state = state;
+    this.#stateSince = Date.now();
+    if (state === 'ok') this.log.info({ was }, STATE_LOG.ok);
+    else this.log.warn({ err: reason, was }, STATE_LOG[state]);
+    this.hooks.state?.(state, reason);
+  }
 
   get #available(): number {
     return this.spool.readings - this.#handedOut;
+  }
+
+  /**
+   * Runs `fn` (create the database and its retention policies) with no write in flight
+   * and none sent until it is done: a write landing between CREATE DATABASE and the
+   * switch of the default retention policy would go to "autogen", where nothing reads it.
+   */
+  exclusive(fn: () => Promise<void>): Promise<void> {
+    this.#exclusive ??= (async () => {
+      const until = Date.now() + this.opts.timeout + 1000;
+      while (this.#inFlight > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
+      await fn().catch(() => undefined);
+    })().finally(() => {
+      this.#exclusive = undefined;
+      this.#pump(true);
+    });
+    return this.#exclusive;
   }
 
   #schedule(): void {
@@ -127,6 +185,7 @@ export class InfluxWriter {
 
   /** Sends what can be sent now. `partial` allows a batch that is not full. */
   #pump(partial: boolean): void {
+    if (this.#exclusive) return;
     while (this.#inFlight < this.opts.maxInFlight && !this.#backoffTimer) {
       const job = this.#next(partial);
       if (!job) break;
@@ -153,17 +212,26 @@ export class InfluxWriter {
       case 'ok':
         this.#attempt = 0;
         this.#lastError = undefined;
+        this.#setState('ok', undefined);
         this.hooks.stored?.(job.count, performance.now() - started, job.body ? job.ack.chunks : []);
         this.#settle(job.ack, 1);
         break;
       case 'no_database':
         // A fresh or restarted influxd without our database: create it, then retry.
-        await (this.hooks.missingDatabase ? this.hooks.missingDatabase() : this.http.ensureDatabase()).catch(
-          () => undefined,
+        await this.exclusive(() =>
+          this.hooks.missingDatabase ? this.hooks.missingDatabase() : this.http.ensureDatabase(),
         );
+        this.#setState('retrying', verdict.reason);
         this.#backoff(job, verdict.reason);
         return;
       case 'retry':
+        this.#setState('retrying', verdict.reason);
+        this.#backoff(job, verdict.reason, verdict.retryAfterMs);
+        return;
+      case 'refused':
+        // Wrong credentials, permissions, a missing bucket, a redirect: the points are fine.
+        this.hooks.refused?.(verdict.status);
+        this.#setState('refused', verdict.reason);
         this.#backoff(job, verdict.reason, verdict.retryAfterMs);
         return;
       case 'split':
@@ -242,9 +310,9 @@ export class InfluxWriter {
     this.#lastError = reason;
     this.#retry.unshift(job);
     this.hooks.retry?.(reason);
-    if (this.#attempt === 0) this.log.warn({ err: reason }, 'InfluxDB write failed, retrying');
     this.#attempt++;
-    const cap = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** Math.min(this.#attempt, 16));
+    const max = this.opts.maxRetryDelay ?? BACKOFF_MAX_MS;
+    const cap = Math.min(max, BACKOFF_BASE_MS * 2 ** Math.min(this.#attempt, 16));
     const delay = Math.max(retryAfterMs ?? 0, Math.random() * cap);
     if (this.#backoffTimer || this.#stopped) return;
     if (this.#timer) clearTimeout(this.#timer);

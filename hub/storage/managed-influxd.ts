@@ -15,13 +15,32 @@ export interface ManagedInfluxdOptions {
   startTimeoutMs?: number;
   /** InfluxDB's [http] max-body-size; larger writes get 413 (tests of batch splitting lower it). */
   maxBodySize?: number;
+  /** InfluxDB's [http] auth-enabled (tests of refused writes turn it on). */
+  authEnabled?: boolean;
+  /** Start it again when it exits on its own (default true). */
+  restart?: boolean;
+  /** Called after each restart, once it answers /ping. */
+  onRestart?: () => void;
 }
 
 export interface ManagedInfluxd {
   url: string;
-  pid: number;
+  /** The current process (a new one after each restart). */
+  readonly pid: number;
+  /** Times it was started again after exiting on its own. */
+  readonly restarts: number;
+  /** False from an unexpected exit until the restart answers. */
+  readonly running: boolean;
+  /** How the last process that exited on its own ended. */
+  readonly lastExit: { code: number | null; signal: string | null; at: number } | undefined;
   stop(): Promise<void>;
 }
+
+/** Wait before the first restart; doubles per failed start, up to RESTART_MAX_MS. */
+const RESTART_MIN_MS = 500;
+const RESTART_MAX_MS = 30_000;
+/** A process up this long counts as healthy: the next crash restarts it after RESTART_MIN_MS again. */
+const STABLE_MS = 60_000;
 
 function which(binary: string): boolean {
   if (binary.includes('/')) return existsSync(binary);
@@ -60,7 +79,13 @@ async function stopStale(pidFile: string, confPath: string, log: Logger): Promis
   if (isAlive(pid)) process.kill(pid, 'SIGKILL');
 }
 
-function configText(dir: string, httpPort: number, rpcPort: number, maxBodySize = 25_000_000): string {
+function configText(
+  dir: string,
+  httpPort: number,
+  rpcPort: number,
+  maxBodySize = 25_000_000,
+  authEnabled = false,
+): string {
   // reporting-enabled is the 1.6 name; the backup/RPC service binds 127.0.0.1:8088
   // unless bind-address is set, which would clash between two hubs.
   return `reporting-enabled = false
@@ -82,7 +107,7 @@ bind-address = "127.0.0.1:${rpcPort}"
 [http]
   enabled = true
   bind-address = "127.0.0.1:${httpPort}"
-  auth-enabled = false
+  auth-enabled = ${authEnabled}
   log-enabled = false
   pprof-enabled = false
   max-body-size = ${maxBodySize}
@@ -99,7 +124,16 @@ bind-address = "127.0.0.1:${rpcPort}"
 `;
 }
 
-/** Starts influxd as a child process with its own config and data folder, on a free port. */
+interface Child {
+  proc: ChildProcess;
+  exited: Promise<void>;
+  isExited(): boolean;
+}
+
+/**
+ * Starts influxd as a child process with its own config and data folder, on a free
+ * port, and starts it again (same port, same data) with backoff when it exits on its own.
+ */
 export async function startManagedInfluxd(opts: ManagedInfluxdOptions): Promise<ManagedInfluxd> {
   const { log } = opts;
   if (!which(opts.binary)) {
@@ -117,71 +151,148 @@ export async function startManagedInfluxd(opts: ManagedInfluxdOptions): Promise<
 
   const httpPort = opts.port || (await freePort());
   const rpcPort = await freePort();
-  writeFileSync(confPath, configText(dir, httpPort, rpcPort, opts.maxBodySize));
+  writeFileSync(confPath, configText(dir, httpPort, rpcPort, opts.maxBodySize, opts.authEnabled));
 
   // INFLUXDB_* variables would override the config file: leave them out.
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('INFLUXDB_')));
   const logStream = createWriteStream(resolve(dir, 'influxd.log'), { flags: 'a' });
-  // Its own process group: a Ctrl-C in the terminal goes to the hub only, which then
-  // writes what it holds and stops influxd itself (otherwise influxd would die first
-  // and the final flush would have nowhere to go).
-  const child: ChildProcess = spawn(opts.binary, ['-config', confPath], {
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  });
-  let tail = '';
-  const keepTail = (chunk: Buffer) => {
-    tail = (tail + chunk.toString()).slice(-2000);
-    logStream.write(chunk);
-  };
-  child.stdout?.on('data', keepTail);
-  child.stderr?.on('data', keepTail);
-  let exited = false;
-  const exitedP = new Promise<void>((r) =>
-    child.once('exit', (code, signal) => {
-      exited = true;
-      log.info({ code, signal }, 'influxd exited');
-      r();
-    }),
-  );
-  const spawnError = new Promise<never>((_, reject) =>
-    child.once('error', (err) =>
-      reject(new HubError('HUB_INFLUXD_FAILED', `cannot run ${opts.binary}: ${err.message}`)),
-    ),
-  );
-  if (child.pid) writeFileSync(pidFile, String(child.pid));
-
+  logStream.on('error', (err) => log.warn({ err: err.message }, 'cannot write influxd.log'));
   const url = `http://127.0.0.1:${httpPort}`;
   const http = new InfluxHttp({ url, database: '_internal' });
-  const ready = (async () => {
-    const deadline = Date.now() + (opts.startTimeoutMs ?? 30_000);
-    while (Date.now() < deadline && !exited) {
-      if (await http.ping(500)) return;
-      await new Promise((r) => setTimeout(r, 30));
-    }
-    throw new HubError(
-      'HUB_INFLUXD_FAILED',
-      `influxd ${exited ? 'exited' : 'did not answer'} during start (log: ${resolve(dir, 'influxd.log')}): ${tail.trim().split('\n').slice(-3).join(' | ')}`,
+
+  let stopped = false;
+  let restarts = 0;
+  let running = false;
+  let lastExit: ManagedInfluxd['lastExit'];
+  let failedStarts = 0;
+  let restartTimer: NodeJS.Timeout | undefined;
+  let current: (Child & { startedAt: number }) | undefined;
+
+  /** One influxd process, until it answers /ping (rejects, killed, if it does not). */
+  const spawnOnce = async (): Promise<Child> => {
+    // Its own process group: a Ctrl-C in the terminal goes to the hub only, which then
+    // writes what it holds and stops influxd itself (otherwise influxd would die first
+    // and the final flush would have nowhere to go).
+    const proc: ChildProcess = spawn(opts.binary, ['-config', confPath], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    let tail = '';
+    const keepTail = (chunk: Buffer) => {
+      tail = (tail + chunk.toString()).slice(-2000);
+      // A process being killed after stop() may still print.
+      if (!logStream.writableEnded) logStream.write(chunk);
+    };
+    proc.stdout?.on('data', keepTail);
+    proc.stderr?.on('data', keepTail);
+    let exited = false;
+    const exitedP = new Promise<void>((r) =>
+      proc.once('exit', (code, signal) => {
+        exited = true;
+        log.info({ code, signal, pid: proc.pid }, 'influxd exited');
+        if (current?.proc === proc) onExit(code, signal);
+        r();
+      }),
     );
-  })();
+    const spawnError = new Promise<never>((_, reject) =>
+      proc.once('error', (err) =>
+        reject(new HubError('HUB_INFLUXD_FAILED', `cannot run ${opts.binary}: ${err.message}`)),
+      ),
+    );
+    spawnError.catch(() => undefined);
+    if (proc.pid) writeFileSync(pidFile, String(proc.pid));
+    const ready = (async () => {
+      const deadline = Date.now() + (opts.startTimeoutMs ?? 30_000);
+      while (Date.now() < deadline && !exited && !stopped) {
+        if (await http.ping(500)) return;
+        await new Promise((r) => setTimeout(r, 30));
+      }
+      throw new HubError(
+        'HUB_INFLUXD_FAILED',
+        `influxd ${exited ? 'exited' : 'did not answer'} during start (log: ${resolve(dir, 'influxd.log')}): ${tail.trim().split('\n').slice(-3).join(' | ')}`,
+      );
+    })();
+    try {
+      await Promise.race([ready, spawnError]);
+    } catch (err) {
+      if (!exited) proc.kill('SIGKILL');
+      throw err;
+    }
+    return { proc, exited: exitedP, isExited: () => exited };
+  };
+
+  const onExit = (code: number | null, signal: string | null) => {
+    running = false;
+    if (stopped || opts.restart === false) return;
+    const upFor = current ? Date.now() - current.startedAt : 0;
+    if (upFor >= STABLE_MS) failedStarts = 0;
+    lastExit = { code, signal, at: Date.now() };
+    scheduleRestart();
+  };
+
+  const scheduleRestart = () => {
+    const delay = Math.min(RESTART_MAX_MS, RESTART_MIN_MS * 2 ** failedStarts);
+    log.warn({ lastExit, inMs: delay, restarts }, 'influxd exited on its own; restarting');
+    restartTimer = setTimeout(() => {
+      restartTimer = undefined;
+      if (stopped) return;
+      spawnOnce().then(
+        (child) => {
+          if (stopped) {
+            child.proc.kill('SIGTERM');
+            return;
+          }
+          current = { ...child, startedAt: Date.now() };
+          running = true;
+          restarts++;
+          log.info({ pid: child.proc.pid, restarts }, 'influxd restarted');
+          opts.onRestart?.();
+        },
+        (err: unknown) => {
+          failedStarts++;
+          log.error({ err: (err as Error).message }, 'influxd restart failed');
+          if (!stopped) scheduleRestart();
+        },
+      );
+    }, delay);
+    restartTimer.unref();
+  };
+
+  let first: Child;
   try {
-    await Promise.race([ready, spawnError]);
+    first = await spawnOnce();
   } catch (err) {
-    if (!exited) child.kill('SIGKILL');
     logStream.end();
     throw err;
   }
-  log.info({ url, pid: child.pid, dataDir: dir }, 'influxd started');
+  current = { ...first, startedAt: Date.now() };
+  running = true;
+  log.info({ url, pid: first.proc.pid, dataDir: dir }, 'influxd started');
 
   return {
     url,
-    pid: child.pid ?? 0,
+    get pid() {
+      return current?.proc.pid ?? 0;
+    },
+    get restarts() {
+      return restarts;
+    },
+    get running() {
+      return running;
+    },
+    get lastExit() {
+      return lastExit;
+    },
     async stop() {
-      if (!exited) {
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => !exited && child.kill('SIGKILL'), 10_000);
-        await exitedP;
+      stopped = true;
+      if (restartTimer) clearTimeout(restartTimer);
+      restartTimer = undefined;
+      const c = current;
+      if (c && !c.isExited()) {
+        c.proc.kill('SIGTERM');
+        const timer = setTimeout(() => !c.isExited() && c.proc.kill('SIGKILL'), 10_000);
+        await c.exited;
         clearTimeout(timer);
       }
       rmSync(pidFile, { force: true });

@@ -2,7 +2,8 @@ import type { Reading } from '../core/reading.js';
 import { writeLine } from './line-protocol.js';
 import type { Spool } from './spool.js';
 
-export type DropReason = 'spool_full';
+/** spool_full: the spool is at its cap; storage_error: its commit failed (e.g. a full disk). */
+export type DropReason = 'spool_full' | 'storage_error';
 
 const NONE: readonly Reading[] = [];
 
@@ -37,7 +38,7 @@ export class SpoolSink {
       return;
     }
     this.#readings = rs;
-    this.#last = this.spool.appendWith(rs.length, this.#write);
+    this.#last = this.spool.appendWith(rs.length, this.#write, this.qos > 0);
     this.#readings = NONE;
   }
 

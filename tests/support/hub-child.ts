@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach } from 'vitest';
 import type { HubConfigInput } from '../../hub/config/schema.js';
 
 export interface HubChild {
@@ -11,6 +12,47 @@ export interface HubChild {
   /** Waits until the child's spool is empty (InfluxDB confirmed everything). */
   flush(): Promise<number>;
   kill(signal?: NodeJS.Signals): Promise<void>;
+  /** What went wrong in the child so far: an unexpected exit, an unhandled rejection or exception. */
+  readonly problems: readonly string[];
+}
+
+/**
+ * Children whose problems are not yet reported. A hub child that exits without being
+ * killed, or prints an unhandled rejection or uncaught exception, fails the test
+ * during which it happened (or the next one, for a hub started in beforeAll).
+ */
+const watched = new Set<HubChild & { reported: number }>();
+function report(): void {
+  const found: string[] = [];
+  for (const c of watched) {
+    found.push(...c.problems.slice(c.reported));
+    c.reported = c.problems.length;
+    if (c.proc.exitCode !== null || c.proc.signalCode !== null) watched.delete(c);
+  }
+  if (found.length > 0) throw new Error(`hub child failed:\n${found.join('\n')}`);
+}
+afterEach(report);
+afterAll(report);
+
+/** Node's own report of an uncaught error, and the marker of hub-process.ts. */
+const FATAL = /HUB_CHILD_FATAL|UnhandledPromiseRejection|^Node\.js v\d+/m;
+
+function watch(proc: ChildProcess, stderr: NodeJS.ReadableStream | null): string[] {
+  const problems: string[] = [];
+  let tail = '';
+  stderr?.on('data', (d: Buffer) => {
+    tail = (tail + d.toString()).slice(-8000);
+    const m = FATAL.exec(tail);
+    if (m) {
+      problems.push(`the hub child printed:\n${tail.slice(Math.max(0, m.index - 200))}`);
+      tail = '';
+    }
+  });
+  proc.once('exit', (code, signal) => {
+    if (!(proc as { killedByTest?: boolean }).killedByTest)
+      problems.push(`the hub child exited unexpectedly (code ${code}, signal ${signal})`);
+  });
+  return problems;
 }
 
 const script = fileURLToPath(new URL('./hub-process.ts', import.meta.url));
@@ -23,6 +65,7 @@ async function handle(
   proc: ChildProcess,
   stream: NodeJS.ReadableStream,
   urlsIn: (out: string) => { mqttUrl: string; httpUrl: string } | undefined,
+  problems: string[],
 ): Promise<HubChild> {
   const urls = await new Promise<{ mqttUrl: string; httpUrl: string }>((resolve, reject) => {
     let out = '';
@@ -41,11 +84,13 @@ async function handle(
     });
   });
   const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-  return {
+  const child: HubChild & { reported: number } = {
     proc,
     ...urls,
+    problems,
+    reported: 0,
     flush: () =>
-      new Promise((resolve) => {
+      new Promise<number>((resolve) => {
         const on = (m: unknown) => {
           if (m && typeof m === 'object' && 'flushed' in m) {
             proc.off('message', on);
@@ -55,23 +100,33 @@ async function handle(
         proc.on('message', on);
         proc.send('flush');
       }),
-    async kill(signal = 'SIGTERM') {
+    async kill(signal: NodeJS.Signals = 'SIGTERM') {
+      (proc as { killedByTest?: boolean }).killedByTest = true;
       if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
       await exited;
     },
   };
+  watched.add(child);
+  return child;
 }
 
 /** Starts tests/support/hub-process.ts as a child process and waits for its URLs. */
 export async function startHubChild(config: HubConfigInput, execArgv: string[] = []): Promise<HubChild> {
   const proc = spawn(process.execPath, [...execArgv, '--import', 'tsx', script, JSON.stringify(config)], {
-    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
+  proc.stderr!.pipe(process.stderr, { end: false });
+  const problems = watch(proc, proc.stderr);
   // hub-process.ts prints one JSON line with its URLs.
-  return handle(proc, proc.stdout!, (out) => {
-    const nl = out.indexOf('\n');
-    return nl >= 0 ? JSON.parse(out.slice(0, nl)) : undefined;
-  });
+  return handle(
+    proc,
+    proc.stdout!,
+    (out) => {
+      const nl = out.indexOf('\n');
+      return nl >= 0 ? JSON.parse(out.slice(0, nl)) : undefined;
+    },
+    problems,
+  );
 }
 
 /**
@@ -116,9 +171,15 @@ export async function startBuiltHub(
     env: { ...process.env, ...START_ENV },
     stdio: ['ignore', 'inherit', 'pipe'],
   });
-  return handle(proc, proc.stderr!, (out) => {
-    const mqttUrl = /MQTT\s+(mqtt:\/\/\S+)/.exec(out)?.[1];
-    const httpUrl = /dashboard\s+(http:\/\/\S+?)\/?\n/.exec(out)?.[1];
-    return mqttUrl && httpUrl ? { mqttUrl, httpUrl } : undefined;
-  });
+  const problems = watch(proc, proc.stderr);
+  return handle(
+    proc,
+    proc.stderr!,
+    (out) => {
+      const mqttUrl = /MQTT\s+(mqtt:\/\/\S+)/.exec(out)?.[1];
+      const httpUrl = /dashboard\s+(http:\/\/\S+?)\/?\n/.exec(out)?.[1];
+      return mqttUrl && httpUrl ? { mqttUrl, httpUrl } : undefined;
+    },
+    problems,
+  );
 }

@@ -4,6 +4,15 @@
 import { pino } from 'pino';
 import { startHub } from '../../hub/hub.js';
 
+// Node would print these and exit too; the marker lets tests/support/hub-child.ts
+// name the cause in the test that fails.
+for (const event of ['unhandledRejection', 'uncaughtException'] as const) {
+  process.on(event, (err: unknown) => {
+    process.stderr.write(`HUB_CHILD_FATAL ${event}: ${(err as Error)?.stack ?? String(err)}\n`);
+    process.exit(70);
+  });
+}
+
 const hub = await startHub(JSON.parse(process.argv[2] ?? '{}'), {
   logger: pino({ level: process.env.HUB_TEST_LOG ?? 'silent' }),
 });

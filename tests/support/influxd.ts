@@ -17,10 +17,15 @@ export interface TestInfluxd {
   stop(): Promise<void>;
   restart(): Promise<void>;
   proc: ManagedInfluxd;
+  /** Credentials for query() and count() once auth-enabled has a user. */
+  auth?: { username: string; password: string };
 }
 
 /** A real influxd on a free port with a throwaway data folder. */
-export async function startTestInfluxd(port = 0, extra: { maxBodySize?: number } = {}): Promise<TestInfluxd> {
+export async function startTestInfluxd(
+  port = 0,
+  extra: { maxBodySize?: number; authEnabled?: boolean } = {},
+): Promise<TestInfluxd> {
   const dataDir = mkdtempSync(join(tmpdir(), 'hub-influxd-'));
   const log = pino({ level: 'silent' });
   let proc = await startManagedInfluxd({ binary: 'influxd', dataDir, port, log, ...extra });
@@ -34,6 +39,10 @@ export async function startTestInfluxd(port = 0, extra: { maxBodySize?: number }
       u.searchParams.set('db', db);
       u.searchParams.set('q', q);
       u.searchParams.set('epoch', 'ms');
+      if (self.auth) {
+        u.searchParams.set('u', self.auth.username);
+        u.searchParams.set('p', self.auth.password);
+      }
       const res = await fetch(u);
       const body = (await res.json()) as { results: Array<{ series?: never[]; error?: string }> };
       const first = body.results[0];

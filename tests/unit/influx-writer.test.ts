@@ -57,14 +57,21 @@ async function writerFor(
   hooks: WriterHooks = {},
   maxBytes = 64 * 1024 * 1024,
   extra: Partial<WriterOptions> = {},
+  logger = log,
 ) {
   const dir = mkdtempSync(join(tmpdir(), 'spool-unit-'));
-  const spool = await Spool.open({ dir, maxBytes, fsync: false, maxUncommittedBytes: 1024 * 1024 });
+  const spool = await Spool.open({
+    dir,
+    maxBytes,
+    fsync: false,
+    maxUncommittedBytes: 1024 * 1024,
+    minFreeBytes: 1024 * 1024,
+  });
   const w = new InfluxWriter(
     new InfluxHttp({ url, database: 'db' }),
     spool,
     { ...opts, ...extra },
-    log,
+    logger,
     hooks,
   );
   w.start();
@@ -160,6 +167,44 @@ describe('InfluxWriter over the spool', () => {
     expect(refused[1]).toMatch(/ value=7 /);
     // 1 full request + 2 per halving level (16 -> 8 -> 4 -> 2 -> 1).
     expect(srv.bodies.length).toBeLessThanOrEqual(9);
+  });
+
+  it('a refused request (401) keeps the readings in the spool, retried with backoff; one log line per change of state', async () => {
+    let refusals = 5;
+    const srv = await fakeInflux((_b, res) => {
+      if (refusals-- > 0) res.writeHead(401).end('{"error":"authorization failed"}');
+      else res.writeHead(204).end();
+    });
+    const logged: Array<{ level: number; msg: string }> = [];
+    const logger = pino({ level: 'info' }, { write: (l: string) => logged.push(JSON.parse(l)) });
+    const states: string[] = [];
+    const statuses: number[] = [];
+    const quarantined: string[] = [];
+    const { w, spool, add } = await writerFor(
+      srv.url,
+      {
+        state: (s) => states.push(s),
+        refused: (status) => statuses.push(status),
+        quarantined: (ls) => quarantined.push(...ls),
+      },
+      undefined,
+      { maxRetryDelay: 50 },
+      logger,
+    );
+    await add(40);
+    await eventually(() => w.state === 'refused');
+    expect(w.lastError).toBe('401 authorization failed');
+    expect(spool.readings).toBe(40);
+    expect(await w.drain(5000)).toBe(0);
+    expect(quarantined).toEqual([]);
+    expect(statuses).toEqual([401, 401, 401, 401, 401]);
+    expect(states).toEqual(['refused', 'ok']);
+    expect(logged.map((l) => l.msg)).toEqual([
+      'InfluxDB refuses write requests; readings stay in the spool and are retried',
+      'InfluxDB accepts writes again',
+    ]);
+    // Every request carried the whole batch: no halving, nothing split off.
+    expect(srv.bodies.map((b) => lines([b]).length)).toEqual([40, 40, 40, 40, 40, 40]);
   });
 
   it('reports the spool full at its cap', async () => {

@@ -1,0 +1,68 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { expect, test } from 'vitest';
+import { startHub } from '../../hub/hub.js';
+import { eventually } from '../support/hub.js';
+
+const msg = (topic: string, payload: string) => ({
+  topic,
+  payload: Buffer.from(payload),
+  receivedAt: Date.now(),
+  source: 'mqtt' as const,
+});
+
+test('the managed influxd is restarted when it dies; readings from before and after all land', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'hub-managed-'));
+  const hub = await startHub(
+    {
+      mqtt: { port: 0 },
+      http: { port: 0 },
+      influx: {
+        flushInterval: 50,
+        timeout: 1000,
+        maxRetryDelay: 500,
+        managed: { dataDir: join(dataDir, 'influxdb') },
+      },
+      dataDir,
+    },
+    { logger: pino({ level: process.env.HUB_TEST_LOG ?? 'silent' }) },
+  );
+  type Health = { influxd: { pid: number; running: boolean; restarts: number } };
+  const health = async () => (await (await fetch(`${hub.httpUrl}/healthz`)).json()) as Health;
+  const count = async () => {
+    const u = new URL('/query', hub.influxUrl);
+    u.searchParams.set('db', hub.config.influx.database);
+    u.searchParams.set('q', 'SELECT count(value) FROM /.*/');
+    const body = (await (await fetch(u)).json()) as {
+      results: Array<{ series?: Array<{ values: unknown[][] }> }>;
+    };
+    return (body.results[0]?.series ?? []).reduce((n, s) => n + Number(s.values[0]?.[1] ?? 0), 0);
+  };
+  try {
+    const t0 = Date.now() - 10_000;
+    for (let i = 0; i < 200; i++) hub.ingest(msg('sensors/m/a', JSON.stringify({ value: i, ts: t0 + i })));
+    expect(await hub.flush(10_000)).toBe(0);
+    const first = (await health()).influxd;
+    expect(first).toMatchObject({ running: true, restarts: 0 });
+
+    process.kill(first.pid, 'SIGKILL');
+    for (let i = 200; i < 400; i++) hub.ingest(msg('sensors/m/a', JSON.stringify({ value: i, ts: t0 + i })));
+    const back = await eventually(
+      async () => {
+        const h = (await health()).influxd;
+        return h.restarts === 1 && h.running ? h : undefined;
+      },
+      15_000,
+      100,
+    );
+    expect(back.pid).not.toBe(first.pid);
+    expect(await hub.flush(15_000)).toBe(0);
+    expect(await count()).toBe(400);
+    expect(await hub.metrics.registry.metrics()).toMatch(/hub_influxd_restarts_total 1/);
+  } finally {
+    await hub.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}, 40_000);
