@@ -2,9 +2,10 @@
 // measure its memory. Config as JSON in argv[2]; prints one JSON line with its URLs
 // once it listens; stops cleanly on SIGTERM.
 import { pino } from 'pino';
+import { parseConfig } from '../../hub/config/load.js';
 import { startHub } from '../../hub/hub.js';
 
-const hub = await startHub(JSON.parse(process.argv[2] ?? '{}'), {
+const hub = await startHub(parseConfig(JSON.parse(process.argv[2] ?? '{}')), {
   logger: pino({ level: process.env.HUB_TEST_LOG ?? 'silent' }),
 });
 process.stdout.write(`${JSON.stringify({ mqttUrl: hub.mqttUrl, httpUrl: hub.httpUrl, pid: process.pid })}\n`);

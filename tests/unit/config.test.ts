@@ -2,7 +2,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, envKeys, envName, loadConfig } from '../../hub/config/load.js';
+import { envKeys } from '../../hub/config/env.js';
+import { ConfigError, loadConfig } from '../../hub/config/load.js';
+import { configSchema } from '../../hub/config/schema.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'hub-config-'));
 const file = (name: string, text: string) => {
@@ -50,7 +52,7 @@ describe('config', () => {
   });
 
   it('names every settable key as an environment variable', () => {
-    const names = envKeys().map((k) => envName(k.path));
+    const names = envKeys(configSchema).map((k) => k.name);
     expect(names).toEqual(
       expect.arrayContaining([
         'HUB_MQTT_PORT',
