@@ -1,22 +1,29 @@
 #!/usr/bin/env node
-import { Command, InvalidArgumentError, Option } from 'commander';
-import { SIM_FORMAT_NAMES } from '../simulators/formats.js';
-import { SIGNAL_KINDS } from '../simulators/signals.js';
-import { CONFIG_FILE_VARIABLE, ConfigError, formatProblems, loadConfig } from './config/load.js';
-import { ensureProcessFlags } from './config/process.js';
+import type { Command as CommandType } from 'commander';
+import { ensureProcessFlags } from './config/launch.js';
 import type { HubConfigInput } from './config/schema.js';
-import { loadSimulateOptions, SIMULATE_ENV_PREFIX } from './config/simulate.js';
-import { HubError } from './errors.js';
 import type { HubHandle } from './hub.js';
 
 // The commands that run a hub start themselves again with the hub's heap and allocator
-// flags when they lack them (hub/config/process.ts), however they were started. The
-// heavy modules (broker, storage, HTTP, simulators) are imported by the commands, so the
-// process that only waits for its child stays small.
+// flags when they lack them (hub/config/launch.ts), however they were started. Everything
+// else is imported after that, and the heavy modules (broker, storage, HTTP, fleet) by
+// the commands, so the process that only waits for its child stays small.
 let stopHere: (() => void) | undefined;
+let parentGone = false;
 if (process.argv[2] === 'start' || process.argv[2] === 'demo') {
-  await ensureProcessFlags(() => stopHere?.()).catch(fail);
+  await ensureProcessFlags(() => {
+    parentGone = true;
+    stopHere?.();
+  });
 }
+
+const { Command, InvalidArgumentError, Option } = await import('commander');
+const { SIM_FORMAT_NAMES } = await import('../simulators/formats.js');
+const { SIGNAL_KINDS } = await import('../simulators/signals.js');
+const { CONFIG_FILE_VARIABLE, ConfigError, formatProblems, loadConfig } = await import('./config/load.js');
+const { hubProcessFlags } = await import('./config/process.js');
+const { loadSimulateOptions, SIMULATE_ENV_PREFIX } = await import('./config/simulate.js');
+const { HubError } = await import('./errors.js');
 
 const int = (name: string) => (v: string) => {
   const n = Number(v);
@@ -65,6 +72,7 @@ function stopOnSignal(stop: () => Promise<void>): void {
   process.on('SIGINT', handler);
   process.on('SIGTERM', handler);
   stopHere = () => handler('SIGTERM');
+  if (parentGone) stopHere();
 }
 
 function banner(hub: HubHandle): void {
@@ -119,6 +127,7 @@ program
     `YAML config file (default: the file named by ${CONFIG_FILE_VARIABLE}; HUB_* variables apply on top)`,
   )
   .action(async (o: { config?: string }) => {
+    attempt(() => hubProcessFlags());
     const config = attempt(() => loadConfig({ file: o.config }));
     const { startHub } = await import('./hub.js');
     const hub = await startHub(config).catch(fail);
@@ -159,7 +168,7 @@ program
   .option('--prefix <prefix>', 'device id prefix (default: sim)')
   .option('--no-dropouts', 'never go silent')
   .option('-d, --duration <time>', 'stop after this long (e.g. 30s)')
-  .action(async (_o: unknown, cmd: Command) => {
+  .action(async (_o: unknown, cmd: CommandType) => {
     // Only what was typed: a commander default would hide the HUB_SIM_* variable under it.
     const given = Object.fromEntries(
       Object.entries(cmd.opts()).filter(([key]) => cmd.getOptionValueSource(key) === 'cli'),
@@ -228,6 +237,7 @@ program
   .option('-n, --devices <n>', 'simulated devices', int('devices'), 6)
   .action(async (o: { config?: string; devices: number }) => {
     // One virtual board (port: virtual) with a sensor of most kinds, unless the config declares boards.
+    attempt(() => hubProcessFlags());
     const config = attempt(() => loadConfig({ file: o.config, defaults: { boards: [DEMO_BOARD] } }));
     const [{ startHub }, { simulateFleet }] = await Promise.all([
       import('./hub.js'),
