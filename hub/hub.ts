@@ -63,7 +63,8 @@ export interface StartOptions {
 /**
  * Starts the hub: storage first, then the pipeline, then the listeners, so nothing
  * is accepted before it can be stored. stop() runs the same steps in reverse, each
- * guarded, and flushes what was accepted before InfluxDB goes away.
+ * guarded, and flushes what was accepted before InfluxDB goes away. `config` comes from
+ * loadConfig() or parseConfig(): the hub parses nothing itself.
  */
 export async function startHub(config: HubConfig, opts: StartOptions = {}): Promise<HubHandle> {
   assertHubConfig(config);
