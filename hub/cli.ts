@@ -1,29 +1,34 @@
 #!/usr/bin/env node
-import { Command, InvalidArgumentError, Option } from 'commander';
-import { simulateFleet } from '../simulators/fleet.js';
-import { SIM_FORMAT_NAMES, type SimFormat } from '../simulators/formats.js';
-import { SIGNAL_KINDS, type SignalKind } from '../simulators/signals.js';
-import { listPorts } from './boards/ports.js';
-import { ConfigError, formatProblems, loadConfig } from './config/load.js';
-import type { HubConfig } from './config/schema.js';
-import { parseDuration } from './core/duration.js';
-import { HubError } from './errors.js';
-import { type HubHandle, startHub } from './hub.js';
+import type { Command as CommandType } from 'commander';
+import { ensureProcessFlags } from './config/launch.js';
+import type { HubConfigInput } from './config/schema.js';
+import type { HubHandle } from './hub.js';
+
+// The commands that run a hub start themselves again with the hub's heap and allocator
+// flags when they lack them (hub/config/launch.ts), however they were started. Everything
+// else is imported after that, and the heavy modules (broker, storage, HTTP, fleet) by
+// the commands, so the process that only waits for its child stays small.
+let stopHere: (() => void) | undefined;
+let parentGone = false;
+if (process.argv[2] === 'start' || process.argv[2] === 'demo') {
+  await ensureProcessFlags(() => {
+    parentGone = true;
+    stopHere?.();
+  });
+}
+
+const { Command, InvalidArgumentError, Option } = await import('commander');
+const { SIM_FORMAT_NAMES } = await import('../simulators/formats.js');
+const { SIGNAL_KINDS } = await import('../simulators/signals.js');
+const { CONFIG_FILE_VARIABLE, ConfigError, formatProblems, loadConfig } = await import('./config/load.js');
+const { hubProcessFlags } = await import('./config/process.js');
+const { loadSimulateOptions, SIMULATE_ENV_PREFIX } = await import('./config/simulate.js');
+const { HubError } = await import('./errors.js');
 
 const int = (name: string) => (v: string) => {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a whole number >= 1`);
   return n;
-};
-const positive = (name: string) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a number > 0`);
-  return n;
-};
-const durationArg = (v: string) => {
-  const ms = parseDuration(v);
-  if (ms === undefined) throw new InvalidArgumentError('expected a duration such as 30s or 5m');
-  return ms;
 };
 
 function fail(err: unknown): never {
@@ -39,9 +44,9 @@ function fail(err: unknown): never {
   process.exit(1);
 }
 
-function load(file: string | undefined): HubConfig {
+function attempt<T>(fn: () => T): T {
   try {
-    return loadConfig(file ? { file } : {});
+    return fn();
   } catch (err) {
     fail(err);
   }
@@ -49,13 +54,16 @@ function load(file: string | undefined): HubConfig {
 
 /** Stops cleanly on the first SIGINT/SIGTERM (flushing readings); a second one exits at once. */
 function stopOnSignal(stop: () => Promise<void>): void {
-  let stopping = false;
+  let stopping = 0;
   const handler = (sig: NodeJS.Signals) => {
     if (stopping) {
+      // Ctrl-C reaches every process of the terminal's group, and npm and the launcher
+      // pass it on as well: copies within a second are the same request.
+      if (Date.now() - stopping < 1000) return;
       process.stderr.write(`${sig} again: exiting without waiting\n`);
       process.exit(130);
     }
-    stopping = true;
+    stopping = Date.now();
     stop().then(
       () => process.exit(0),
       (err) => fail(err),
@@ -63,6 +71,8 @@ function stopOnSignal(stop: () => Promise<void>): void {
   };
   process.on('SIGINT', handler);
   process.on('SIGTERM', handler);
+  stopHere = () => handler('SIGTERM');
+  if (parentGone) stopHere();
 }
 
 function banner(hub: HubHandle): void {
@@ -73,7 +83,7 @@ function banner(hub: HubHandle): void {
 }
 
 /** The demo's virtual board: modelled signals for most sensor kinds (simulators/firmata/for-config.ts). */
-const DEMO_BOARD = {
+const DEMO_BOARD: NonNullable<HubConfigInput['boards']>[number] = {
   id: 'demo-board',
   port: 'virtual',
   sensors: [
@@ -83,7 +93,7 @@ const DEMO_BOARD = {
       pin: 'A0',
       metric: 'moisture',
       unit: '%',
-      scale: [0, 100] as [number, number],
+      scale: [0, 100],
       every: '2s',
     },
     {
@@ -114,11 +124,12 @@ program
   .description('run the hub (broker, pipeline, storage, HTTP)')
   .option(
     '-c, --config <file>',
-    'YAML config file (HUB_* environment variables apply on top)',
-    process.env.HUB_CONFIG,
+    `YAML config file (default: the file named by ${CONFIG_FILE_VARIABLE}; HUB_* variables apply on top)`,
   )
   .action(async (o: { config?: string }) => {
-    const config = load(o.config);
+    attempt(() => hubProcessFlags());
+    const config = attempt(() => loadConfig({ file: o.config }));
+    const { startHub } = await import('./hub.js');
     const hub = await startHub(config).catch(fail);
     stopOnSignal(() => hub.stop());
     banner(hub);
@@ -141,62 +152,66 @@ program
 
 program
   .command('simulate')
-  .description('run a fleet of simulated MQTT sensors')
-  .requiredOption('-n, --devices <n>', 'number of devices', int('devices'))
-  .requiredOption('-r, --rate <hz>', 'publishes per device per second', positive('rate'))
-  .addOption(new Option('-f, --format <format>', 'payload format').choices(SIM_FORMAT_NAMES).default('plain'))
-  .option('-s, --seed <n>', 'random seed', int('seed'), 1)
-  .option('-u, --url <url>', 'broker URL', process.env.HUB_SIM_URL ?? 'mqtt://127.0.0.1:1883')
-  .addOption(new Option('-q, --qos <qos>', 'MQTT QoS').choices(['0', '1']).default('0'))
-  .option('--sensors <list>', `comma-separated: ${SIGNAL_KINDS.join(',')}`, 'temperature,humidity,pressure')
-  .option('--prefix <prefix>', 'device id prefix', 'sim')
+  .description(
+    `run a fleet of simulated MQTT sensors (each option also as ${SIMULATE_ENV_PREFIX}_<OPTION>, e.g. ${SIMULATE_ENV_PREFIX}_URL; options win)`,
+  )
+  .option('-n, --devices <n>', 'number of devices (required)')
+  .option('-r, --rate <hz>', 'publishes per device per second (required)')
+  .addOption(new Option('-f, --format <format>', 'payload format (default: plain)').choices(SIM_FORMAT_NAMES))
+  .option('-s, --seed <n>', 'random seed (default: 1)')
+  .option('-u, --url <url>', 'broker URL (default: mqtt://127.0.0.1:1883)')
+  .addOption(new Option('-q, --qos <qos>', 'MQTT QoS (default: 0)').choices(['0', '1']))
+  .option(
+    '--sensors <list>',
+    `comma-separated: ${SIGNAL_KINDS.join(',')} (default: temperature,humidity,pressure)`,
+  )
+  .option('--prefix <prefix>', 'device id prefix (default: sim)')
   .option('--no-dropouts', 'never go silent')
-  .option('-d, --duration <time>', 'stop after this long (e.g. 30s)', durationArg)
-  .action(
-    async (o: {
-      devices: number;
-      rate: number;
-      format: SimFormat;
-      seed: number;
-      url: string;
-      qos: string;
-      sensors: string;
-      prefix: string;
-      dropouts: boolean;
-      duration?: number;
-    }) => {
-      const sensors = o.sensors.split(',').map((s) => s.trim()) as SignalKind[];
-      const unknown = sensors.filter((s) => !SIGNAL_KINDS.includes(s));
-      if (unknown.length > 0)
-        fail(new Error(`unknown sensors: ${unknown.join(', ')} (known: ${SIGNAL_KINDS.join(', ')})`));
-      const fleet = await simulateFleet({
-        url: o.url,
-        devices: o.devices,
-        rate: o.rate,
-        format: o.format,
-        seed: o.seed,
-        qos: o.qos === '1' ? 1 : 0,
-        sensors,
-        prefix: o.prefix,
-        dropouts: o.dropouts,
-      }).catch(fail);
-      process.stderr.write(`simulating ${o.devices} devices at ${o.rate} Hz (${o.format}) into ${o.url}\n`);
-      const report = setInterval(() => process.stderr.write(`${JSON.stringify(fleet.stats())}\n`), 5000);
-      const stop = async () => {
-        clearInterval(report);
-        await fleet.stop();
-        process.stderr.write(`${JSON.stringify(fleet.stats())}\n`);
-      };
-      stopOnSignal(stop);
-      if (o.duration !== undefined) setTimeout(() => stop().then(() => process.exit(0)), o.duration);
-    },
-  );
+  .option('-d, --duration <time>', 'stop after this long (e.g. 30s)')
+  .action(async (_o: unknown, cmd: CommandType) => {
+    // Only what was typed: a commander default would hide the HUB_SIM_* variable under it.
+    const given = Object.fromEntries(
+      Object.entries(cmd.opts()).filter(([key]) => cmd.getOptionValueSource(key) === 'cli'),
+    );
+    const o = attempt(() => {
+      try {
+        return loadSimulateOptions(given);
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        const lines = err.problems.map((p) => `  ${p.origin ?? p.path}: ${p.message}`).join('\n');
+        process.stderr.write(`error ${err.code}: invalid simulate options\n${lines}\n`);
+        process.exit(2);
+      }
+    });
+    const { simulateFleet } = await import('../simulators/fleet.js');
+    const fleet = await simulateFleet({
+      url: o.url,
+      devices: o.devices,
+      rate: o.rate,
+      format: o.format,
+      seed: o.seed,
+      qos: o.qos,
+      sensors: o.sensors,
+      prefix: o.prefix,
+      dropouts: o.dropouts,
+    }).catch(fail);
+    process.stderr.write(`simulating ${o.devices} devices at ${o.rate} Hz (${o.format}) into ${o.url}\n`);
+    const report = setInterval(() => process.stderr.write(`${JSON.stringify(fleet.stats())}\n`), 5000);
+    const stop = async () => {
+      clearInterval(report);
+      await fleet.stop();
+      process.stderr.write(`${JSON.stringify(fleet.stats())}\n`);
+    };
+    stopOnSignal(stop);
+    if (o.duration !== undefined) setTimeout(() => stop().then(() => process.exit(0)), o.duration);
+  });
 
 program
   .command('boards')
   .description('list serial ports that may be Arduino boards (what `port: auto` picks from)')
   .option('--json', 'print JSON')
   .action(async (o: { json?: boolean }) => {
+    const { listPorts } = await import('./boards/ports.js');
     const ports = await listPorts().catch(fail);
     if (o.json) {
       process.stdout.write(`${JSON.stringify(ports, null, 2)}\n`);
@@ -218,14 +233,17 @@ program
 program
   .command('demo')
   .description('hub + simulated fleet, with the dashboard on its URL')
-  .option('-c, --config <file>', 'YAML config file', process.env.HUB_CONFIG)
+  .option('-c, --config <file>', `YAML config file (default: the file named by ${CONFIG_FILE_VARIABLE})`)
   .option('-n, --devices <n>', 'simulated devices', int('devices'), 6)
   .action(async (o: { config?: string; devices: number }) => {
-    const config = load(o.config);
     // One virtual board (port: virtual) with a sensor of most kinds, unless the config declares boards.
-    const hub = await startHub(config.boards.length > 0 ? config : { ...config, boards: [DEMO_BOARD] }).catch(
-      fail,
-    );
+    attempt(() => hubProcessFlags());
+    const config = attempt(() => loadConfig({ file: o.config, defaults: { boards: [DEMO_BOARD] } }));
+    const [{ startHub }, { simulateFleet }] = await Promise.all([
+      import('./hub.js'),
+      import('../simulators/fleet.js'),
+    ]);
+    const hub = await startHub(config).catch(fail);
     const fleet = await simulateFleet({
       url: hub.mqttUrl,
       devices: o.devices,

@@ -3,7 +3,8 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { BoardManager } from './boards/manager.js';
 import { Broker } from './broker.js';
-import { configSchema, type HubConfig, type HubConfigInput } from './config/schema.js';
+import { assertHubConfig } from './config/load.js';
+import type { HubConfig } from './config/schema.js';
 import { EventBus } from './core/bus.js';
 import { createLogger } from './core/logger.js';
 import type { RawMessage } from './core/raw-message.js';
@@ -62,13 +63,11 @@ export interface StartOptions {
 /**
  * Starts the hub: storage first, then the pipeline, then the listeners, so nothing
  * is accepted before it can be stored. stop() runs the same steps in reverse, each
- * guarded, and flushes what was accepted before InfluxDB goes away.
+ * guarded, and flushes what was accepted before InfluxDB goes away. `config` comes from
+ * loadConfig() or parseConfig(): the hub parses nothing itself.
  */
-export async function startHub(
-  input: HubConfigInput | HubConfig = {},
-  opts: StartOptions = {},
-): Promise<HubHandle> {
-  const config = configSchema.parse(input);
+export async function startHub(config: HubConfig, opts: StartOptions = {}): Promise<HubHandle> {
+  assertHubConfig(config);
   const log = opts.logger ?? createLogger(config.log.level);
   const bus = new EventBus(log.child({ module: 'bus' }));
   const metrics = createMetrics();

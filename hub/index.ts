@@ -1,7 +1,7 @@
 /** The library surface: run a hub and simulated devices from your own code and tests. */
 
 export { type FleetHandle, type FleetOptions, simulateFleet } from '../simulators/fleet.js';
-export { ConfigError, type ConfigProblem, loadConfig } from './config/load.js';
+export { ConfigError, type ConfigProblem, type LoadOptions, loadConfig, parseConfig } from './config/load.js';
 export type { HubConfig, HubConfigInput } from './config/schema.js';
 export type { Availability, HubEvents } from './core/bus.js';
 export type { QuarantineEntry } from './core/quarantine-entry.js';

@@ -2,13 +2,14 @@ import { readFileSync } from 'node:fs';
 import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { HubError } from '../errors.js';
-import { configSchema, type HubConfig } from './schema.js';
+import { applyEnv, dotted } from './env.js';
+import { configSchema, type HubConfig, type HubConfigInput, PARSED_CONFIG } from './schema.js';
 
 export interface ConfigProblem {
   /** Dotted path with indexes, e.g. boards[0].sensors[1].pin */
   path: string;
   message: string;
-  /** Where it was set: "hub.yaml:12:9", "HUB_MQTT_PORT", or "default". */
+  /** Where it was set: "hub.yaml:12:9", "HUB_MQTT_PORT", "overrides" or "--devices". */
   origin?: string;
 }
 
@@ -29,136 +30,200 @@ export function formatProblems(problems: ConfigProblem[]): string {
     .join('\n');
 }
 
-export function formatPath(path: ReadonlyArray<PropertyKey>): string {
-  let out = '';
-  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out ? `.${String(p)}` : String(p);
-  return out;
+/** The variable naming the config file when no file is given (the file cannot name itself). */
+export const CONFIG_FILE_VARIABLE = 'HUB_CONFIG';
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export interface LoadOptions {
+  /** YAML file; default: the file named by HUB_CONFIG in `env`, else none. */
+  file?: string;
+  /** Where HUB_* variables are read; default process.env. Pass {} to ignore the environment. */
+  env?: Env;
+  /** Settings under the file and the environment: used where neither sets a key. */
+  defaults?: HubConfigInput;
+  /** Settings over the file and the environment. */
+  overrides?: HubConfigInput;
 }
 
-type AnySchema = z.ZodType & { _zod: { def: { type: string; innerType?: AnySchema; in?: AnySchema } } };
+/**
+ * Builds the hub's config: `defaults`, then the YAML file, then HUB_* environment
+ * variables, then `overrides`, each layer merged key by key into the one below (lists
+ * are replaced whole), validated once. Every problem is reported together in a
+ * ConfigError, each with its path and where the value came from. The result is
+ * deep-frozen and is what startHub takes.
+ */
+export function loadConfig(opts: LoadOptions = {}): HubConfig {
+  const env = opts.env ?? process.env;
+  const fromEnv = opts.file === undefined && !!env[CONFIG_FILE_VARIABLE];
+  const file = opts.file ?? (env[CONFIG_FILE_VARIABLE] || undefined);
+  const fileLayer = file ? readYaml(file, fromEnv ? CONFIG_FILE_VARIABLE : undefined) : undefined;
 
-function unwrap(s: AnySchema): AnySchema {
-  let cur = s;
-  for (;;) {
-    const def = cur._zod.def;
-    if ((def.type === 'default' || def.type === 'optional' || def.type === 'prefault') && def.innerType)
-      cur = def.innerType;
-    else if (def.type === 'pipe' && def.in) cur = def.in;
-    else return cur;
-  }
+  let raw = merge({}, clone(opts.defaults));
+  if (fileLayer) raw = merge(raw, fileLayer.settings);
+  const envOrigins = applyEnv(configSchema, raw, env);
+  const overridden = leafPaths(opts.overrides);
+  raw = merge(raw, clone(opts.overrides));
+
+  return finish(
+    validate(configSchema, raw, (path) => {
+      const p = dotted(path);
+      return (
+        originOf(envOrigins, p) ??
+        (overridden.some((o) => covers(o, p)) ? 'overrides' : undefined) ??
+        fileLayer?.positionOf(path)
+      );
+    }),
+  );
 }
 
-/** HUB_ + path in SCREAMING_SNAKE_CASE: influx.batchSize -> HUB_INFLUX_BATCH_SIZE */
-export function envName(path: readonly string[]): string {
-  return `HUB_${path.map((p) => p.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()).join('_')}`;
+/**
+ * Validates settings given in code (the shape of the YAML file) and returns the config
+ * startHub takes. HUB_* variables apply on top only when `env` is passed.
+ */
+export function parseConfig(input: HubConfigInput = {}, opts: { env?: Env } = {}): HubConfig {
+  const raw = merge({}, clone(input));
+  const envOrigins = applyEnv(configSchema, raw, opts.env ?? {});
+  return finish(validate(configSchema, raw, (path) => originOf(envOrigins, dotted(path))));
 }
 
-interface EnvKey {
-  path: string[];
-  kind: string;
+/** True for a config made by loadConfig or parseConfig (not a copy, not a plain object). */
+export function isHubConfig(value: unknown): value is HubConfig {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as { [PARSED_CONFIG]?: unknown })[PARSED_CONFIG] === true &&
+    Object.isFrozen(value)
+  );
 }
 
-/** Every key of the schema that an environment variable can set. */
-export function envKeys(
-  schema: AnySchema = configSchema as unknown as AnySchema,
-  prefix: string[] = [],
-): EnvKey[] {
-  const s = unwrap(schema);
-  if (s._zod.def.type === 'object') {
-    const shape = (s as unknown as z.ZodObject).shape as Record<string, AnySchema>;
-    return Object.entries(shape).flatMap(([k, v]) => envKeys(v, [...prefix, k]));
-  }
-  return [{ path: prefix, kind: s._zod.def.type }];
+/** Throws HUB_CONFIG_INVALID unless `value` came from loadConfig or parseConfig. */
+export function assertHubConfig(value: unknown): asserts value is HubConfig {
+  if (isHubConfig(value)) return;
+  throw new ConfigError([
+    {
+      path: '',
+      message:
+        'expected a config from loadConfig() or parseConfig() (validated and frozen), got ' +
+        (isPlainObject(value) ? 'a plain object' : value === null ? 'null' : typeof value),
+    },
+  ]);
 }
 
-function coerceEnv(raw: string, kind: string): unknown {
-  if (kind === 'number') return raw.trim() === '' ? raw : Number(raw);
-  if (kind === 'boolean') {
-    if (/^(true|1|yes|on)$/i.test(raw)) return true;
-    if (/^(false|0|no|off)$/i.test(raw)) return false;
-    return raw;
-  }
-  if (kind === 'array' || kind === 'record' || kind === 'object') {
-    try {
-      return JSON.parse(raw);
-    } catch {
-      return raw;
-    }
-  }
-  if (kind === 'union' && /^\d+(\.\d+)?$/.test(raw)) return Number(raw);
-  return raw;
+/**
+ * Parses `raw` with `schema`; on failure throws a ConfigError listing every issue with
+ * its dotted path and, where `originOf` knows it, where the value came from.
+ */
+export function validate<S extends z.ZodType>(
+  schema: S,
+  raw: unknown,
+  originOf: (path: ReadonlyArray<PropertyKey>) => string | undefined = () => undefined,
+): z.output<S> {
+  const result = schema.safeParse(raw);
+  if (result.success) return result.data;
+  throw new ConfigError(
+    result.error.issues.map((issue) => {
+      const origin = originOf(issue.path);
+      return { path: dotted(issue.path), message: issue.message, ...(origin ? { origin } : {}) };
+    }),
+  );
 }
 
-function setIn(target: Record<string, unknown>, path: string[], value: unknown): void {
-  let cur = target;
-  for (const key of path.slice(0, -1)) {
-    const next = cur[key];
-    if (typeof next !== 'object' || next === null || Array.isArray(next)) cur[key] = {};
-    cur = cur[key] as Record<string, unknown>;
-  }
-  cur[path[path.length - 1]!] = value;
+/** The variable that set `path` or a key above it. */
+export function originOf(origins: ReadonlyMap<string, string>, path: string): string | undefined {
+  for (const [p, name] of origins) if (covers(p, path)) return name;
+  return undefined;
+}
+
+const covers = (set: string, path: string) =>
+  path === set || path.startsWith(`${set}.`) || path.startsWith(`${set}[`);
+
+function finish(config: z.output<typeof configSchema>): HubConfig {
+  Object.defineProperty(config, PARSED_CONFIG, { value: true, enumerable: false });
+  return deepFreeze(config) as HubConfig;
 }
 
 function deepFreeze<T>(o: T): T {
-  if (o && typeof o === 'object') {
+  if (o && typeof o === 'object' && !Object.isFrozen(o)) {
     for (const v of Object.values(o)) deepFreeze(v);
     Object.freeze(o);
   }
   return o;
 }
 
-export interface LoadOptions {
-  /** YAML file path. */
-  file?: string;
-  /** Already-parsed settings (library use); the file and environment apply on top of nothing else. */
-  input?: unknown;
-  env?: NodeJS.ProcessEnv;
+type Settings = Record<string, unknown>;
+
+const isPlainObject = (v: unknown): v is Settings => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function clone(v: unknown): unknown {
+  return v === undefined ? undefined : structuredClone(v);
 }
 
-/**
- * Reads the YAML file (if any), applies HUB_* environment variables on top, and
- * validates once. Every problem is reported together, each with its path and where
- * the value came from. The result is frozen.
- */
-export function loadConfig(opts: LoadOptions = {}): HubConfig {
-  let raw: Record<string, unknown> = {};
-  const origins = new Map<string, string>();
-  let positionOf: (path: ReadonlyArray<PropertyKey>) => string | undefined = () => undefined;
+/** `over` merged into `under`, object by object; anything else in `over` replaces what is under. */
+function merge(under: Settings, over: unknown): Settings {
+  if (!isPlainObject(over)) return under;
+  const out: Settings = { ...under };
+  for (const [key, value] of Object.entries(over)) {
+    if (value === undefined) continue;
+    const below = out[key];
+    // defineProperty: a key named __proto__ in a file is data, not the object's prototype.
+    Object.defineProperty(out, key, {
+      value: isPlainObject(below) && isPlainObject(value) ? merge(below, value) : value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  }
+  return out;
+}
 
-  if (opts.file) {
-    let text: string;
-    try {
-      text = readFileSync(opts.file, 'utf8');
-    } catch (err) {
-      throw new ConfigError(
-        [{ path: '', message: `cannot read ${opts.file}: ${(err as Error).message}` }],
-        'HUB_CONFIG_UNREADABLE',
-      );
-    }
-    const lc = new LineCounter();
-    const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false });
-    if (doc.errors.length > 0) {
-      throw new ConfigError(
-        doc.errors.map((e) => {
-          const pos = lc.linePos(e.pos[0]);
-          return {
-            path: '',
-            origin: `${opts.file}:${pos.line}:${pos.col}`,
-            message: e.message.split('\n')[0]!,
-          };
-        }),
-        'HUB_CONFIG_UNREADABLE',
-      );
-    }
-    const js = doc.toJS() ?? {};
-    if (typeof js !== 'object' || Array.isArray(js)) {
-      throw new ConfigError([
-        { path: '', origin: opts.file, message: 'expected a mapping of settings at the top level' },
-      ]);
-    }
-    raw = js as Record<string, unknown>;
-    const file = opts.file;
-    positionOf = (path) => {
+/** Dotted paths of the values in `o` (objects walked, anything else a leaf). */
+function leafPaths(o: unknown, prefix: string[] = []): string[] {
+  if (!isPlainObject(o)) return prefix.length > 0 ? [dotted(prefix)] : [];
+  return Object.entries(o).flatMap(([k, v]) => (v === undefined ? [] : leafPaths(v, [...prefix, k])));
+}
+
+interface YamlLayer {
+  settings: Settings;
+  positionOf(path: ReadonlyArray<PropertyKey>): string;
+}
+
+function readYaml(file: string, namedBy: string | undefined): YamlLayer {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(
+      [
+        {
+          path: '',
+          message: `cannot read ${file}: ${(err as Error).message}`,
+          ...(namedBy ? { origin: namedBy } : {}),
+        },
+      ],
+      'HUB_CONFIG_UNREADABLE',
+    );
+  }
+  const lc = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      doc.errors.map((e) => {
+        const pos = lc.linePos(e.pos[0]);
+        return { path: '', origin: `${file}:${pos.line}:${pos.col}`, message: e.message.split('\n')[0]! };
+      }),
+      'HUB_CONFIG_UNREADABLE',
+    );
+  }
+  const js = doc.toJS() ?? {};
+  if (!isPlainObject(js)) {
+    throw new ConfigError([
+      { path: '', origin: file, message: 'expected a mapping of settings at the top level' },
+    ]);
+  }
+  return {
+    settings: js,
+    positionOf(path) {
       // Walk up to the nearest node that exists, so a missing key points at its parent.
       for (let n = path.length; n >= 0; n--) {
         const node = doc.getIn(path.slice(0, n) as unknown[], true) as
@@ -170,30 +235,6 @@ export function loadConfig(opts: LoadOptions = {}): HubConfig {
         }
       }
       return file;
-    };
-  } else if (opts.input !== undefined) {
-    raw = structuredClone(opts.input) as Record<string, unknown>;
-  }
-
-  const env = opts.env ?? process.env;
-  for (const key of envKeys()) {
-    const name = envName(key.path);
-    const value = env[name];
-    if (value === undefined) continue;
-    setIn(raw, key.path, coerceEnv(value, key.kind));
-    origins.set(formatPath(key.path), name);
-  }
-
-  const result = configSchema.safeParse(raw);
-  if (!result.success) {
-    const problems = result.error.issues.map((issue) => {
-      const path = formatPath(issue.path);
-      const envOrigin = [...origins].find(
-        ([p]) => path === p || path.startsWith(`${p}.`) || path.startsWith(`${p}[`),
-      );
-      return { path, message: issue.message, origin: envOrigin?.[1] ?? positionOf(issue.path) };
-    });
-    throw new ConfigError(problems);
-  }
-  return deepFreeze(result.data);
+    },
+  };
 }

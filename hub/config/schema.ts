@@ -218,5 +218,9 @@ export const configSchema = z
     }
   });
 
-export type HubConfig = z.output<typeof configSchema>;
+/** Carried (not enumerable) by every config that loadConfig or parseConfig returned. */
+export const PARSED_CONFIG: unique symbol = Symbol.for('sensor-hub.parsed-config');
+
+/** A validated, deep-frozen config with its defaults applied: only loadConfig and parseConfig make one. */
+export type HubConfig = z.output<typeof configSchema> & { readonly [PARSED_CONFIG]: true };
 export type HubConfigInput = z.input<typeof configSchema>;

@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
+import { parseConfig } from '../../hub/config/load.js';
 import { startHub } from '../../hub/hub.js';
 import { readingsAccepted } from '../../hub/metrics.js';
 import { type BenchKind, median, payloadFor, topicFor } from '../support/bench-load.js';
@@ -27,12 +28,12 @@ try {
   for (const [name, kind] of Object.entries(KINDS)) {
     const dataDir = mkdtempSync(join(os.tmpdir(), 'bench-pipeline-'));
     const hub = await startHub(
-      {
+      parseConfig({
         mqtt: { port: 0 },
         http: { port: 0 },
         influx: { url: influx.url, database: uniqueDb('pipeline') },
         dataDir,
-      },
+      }),
       { logger: pino({ level: 'silent' }) },
     );
     try {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../hub/config/load.js';
 import { freePort } from '../../hub/core/net.js';
 import { startHub } from '../../hub/hub.js';
 import { eventually, startTestHub } from '../support/hub.js';
@@ -97,12 +98,12 @@ describe('hub lifecycle', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'hub-managed-'));
     const database = uniqueDb();
     const hub = await startHub(
-      {
+      parseConfig({
         mqtt: { port: 0 },
         http: { port: 0 },
         influx: { database, flushInterval: 50, managed: { dataDir: join(dataDir, 'influxdb') } },
         dataDir,
-      },
+      }),
       { logger: pino({ level: 'silent' }) },
     );
     const pidFile = join(dataDir, 'influxdb', 'influxd.pid');

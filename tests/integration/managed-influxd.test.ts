@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { expect, test } from 'vitest';
+import { parseConfig } from '../../hub/config/load.js';
 import { startHub } from '../../hub/hub.js';
 import { eventually } from '../support/hub.js';
 
@@ -16,7 +17,7 @@ const msg = (topic: string, payload: string) => ({
 test('the managed influxd is restarted when it dies; readings from before and after all land', async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'hub-managed-'));
   const hub = await startHub(
-    {
+    parseConfig({
       mqtt: { port: 0 },
       http: { port: 0 },
       influx: {
@@ -26,7 +27,7 @@ test('the managed influxd is restarted when it dies; readings from before and af
         managed: { dataDir: join(dataDir, 'influxdb') },
       },
       dataDir,
-    },
+    }),
     { logger: pino({ level: process.env.HUB_TEST_LOG ?? 'silent' }) },
   );
   type Health = { influxd: { pid: number; running: boolean; restarts: number } };

@@ -1,8 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach } from 'vitest';
+import { hubProcessFlags } from '../../hub/config/process.js';
 import type { HubConfigInput } from '../../hub/config/schema.js';
 
 export interface HubChild {
@@ -129,31 +130,14 @@ export async function startHubChild(config: HubConfigInput, execArgv: string[] =
   );
 }
 
-/**
- * package.json's start script, `[VAR=value ...] exec node <flags> dist/hub/cli.js start`,
- * with each `${VAR:-default}` expanded as the shell does.
- */
-const START_SCRIPT = (() => {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-    scripts: Record<string, string>;
-  };
-  return pkg.scripts.start!.replace(/\$\{(\w+):-([^}]*)\}/g, (_, name: string, dflt: string) =>
-    process.env[name] ? process.env[name] : dflt,
-  );
-})();
-const [START_ASSIGNMENTS, START_COMMAND] = START_SCRIPT.includes(' exec ')
-  ? (START_SCRIPT.split(' exec ') as [string, string])
-  : ['', START_SCRIPT.replace(/^exec /, '')];
+/** The V8 flags and environment `sensor-hub start` runs the hub with (hub/config/process.ts). */
+const START = hubProcessFlags(process.env);
 
-/** The V8 flags `npm start` passes. */
-export const START_FLAGS: readonly string[] = START_COMMAND.split(' ').filter((a) => a.startsWith('--'));
+/** The V8 flags `npm start` runs the hub with. */
+export const START_FLAGS: readonly string[] = START.execArgv;
 
-/** The environment `npm start` sets (the assignments before `exec`). */
-export const START_ENV: Readonly<Record<string, string>> = Object.fromEntries(
-  START_ASSIGNMENTS.split(' ')
-    .filter(Boolean)
-    .map((a) => [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)]),
-);
+/** The environment `npm start` runs the hub with. */
+export const START_ENV: Readonly<Record<string, string>> = START.env;
 
 /**
  * Starts the built hub as `npm start` runs it (`<START_ENV> node <START_FLAGS> dist/hub/cli.js start`),

@@ -2,6 +2,7 @@
 // measure its memory. Config as JSON in argv[2]; prints one JSON line with its URLs
 // once it listens; stops cleanly on SIGTERM.
 import { pino } from 'pino';
+import { parseConfig } from '../../hub/config/load.js';
 import { startHub } from '../../hub/hub.js';
 
 // Node would print these and exit too; the marker lets tests/support/hub-child.ts
@@ -13,7 +14,7 @@ for (const event of ['unhandledRejection', 'uncaughtException'] as const) {
   });
 }
 
-const hub = await startHub(JSON.parse(process.argv[2] ?? '{}'), {
+const hub = await startHub(parseConfig(JSON.parse(process.argv[2] ?? '{}')), {
   logger: pino({ level: process.env.HUB_TEST_LOG ?? 'silent' }),
 });
 process.stdout.write(`${JSON.stringify({ mqttUrl: hub.mqttUrl, httpUrl: hub.httpUrl, pid: process.pid })}\n`);

@@ -2,28 +2,35 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
+import { loadConfig } from '../../hub/config/load.js';
 import type { HubConfigInput } from '../../hub/config/schema.js';
 import { type HubHandle, type StartOptions, startHub } from '../../hub/hub.js';
 import { uniqueDb } from './influxd.js';
 
-/** A hub on free ports, writing to the given InfluxDB, with its own database and data folder. */
+/**
+ * A hub on free ports, writing to the given InfluxDB, with its own database and data folder;
+ * `extra` is merged over those (the environment is not read).
+ */
 export async function startTestHub(
   influxUrl: string,
   extra: HubConfigInput = {},
   opts: StartOptions = {},
 ): Promise<HubHandle & { database: string }> {
-  const database = extra.influx?.database ?? uniqueDb();
-  const hub = await startHub(
-    {
-      ...extra,
-      mqtt: { port: 0, ...extra.mqtt },
-      http: { port: 0, ...extra.http },
-      influx: { url: influxUrl, flushInterval: 50, ...extra.influx, database },
-      dataDir: extra.dataDir ?? mkdtempSync(join(tmpdir(), 'hub-data-')),
+  const config = loadConfig({
+    env: {},
+    defaults: {
+      mqtt: { port: 0 },
+      http: { port: 0 },
+      influx: { url: influxUrl, flushInterval: 50, database: uniqueDb() },
+      dataDir: mkdtempSync(join(tmpdir(), 'hub-data-')),
     },
-    { logger: pino({ level: process.env.HUB_TEST_LOG ?? 'silent' }), ...opts },
-  );
-  return Object.assign(hub, { database });
+    overrides: extra,
+  });
+  const hub = await startHub(config, {
+    logger: pino({ level: process.env.HUB_TEST_LOG ?? 'silent' }),
+    ...opts,
+  });
+  return Object.assign(hub, { database: config.influx.database });
 }
 
 /** Polls until fn returns a truthy value or the time runs out (bounded, for eventually-true checks). */

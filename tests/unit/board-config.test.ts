@@ -59,7 +59,7 @@ describe('board config checks', () => {
 
   it('accepts the board of DESIGN.md with its defaults', () => {
     const c = loadConfig({
-      input: {
+      overrides: {
         boards: [
           {
             id: 'greenhouse',
@@ -83,7 +83,7 @@ describe('board config checks', () => {
     });
     expect(c.boards[0]!.sensors[1]).toMatchObject({ every: 1000, deadband: 0, invert: false });
     expect(c.boards[0]!.baudRate).toBe(57_600);
-    expect(loadConfig({ input: { boards: [{ id: 'b' }] }, env: {} }).boards[0]!.port).toBe('auto');
+    expect(loadConfig({ overrides: { boards: [{ id: 'b' }] }, env: {} }).boards[0]!.port).toBe('auto');
   });
 
   it('sensor-hub check-config prints every board problem with its path and exits 2', async () => {
