@@ -150,7 +150,8 @@ export async function startBuiltHub(
 ): Promise<HubChild> {
   const file = join(config.dataDir, 'hub.yaml');
   writeFileSync(file, JSON.stringify(config)); // JSON is YAML
-  const cli = fileURLToPath(new URL('../../dist/hub/cli.js', import.meta.url));
+  // BENCH_HUB_CLI runs another build of the hub (e.g. the previous commit's) under the same bench.
+  const cli = process.env.BENCH_HUB_CLI ?? fileURLToPath(new URL('../../dist/hub/cli.js', import.meta.url));
   const proc = spawn(process.execPath, [...START_FLAGS, ...execArgv, cli, 'start', '--config', file], {
     env: { ...process.env, ...START_ENV },
     stdio: ['ignore', 'inherit', 'pipe'],
