@@ -2,7 +2,6 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach } from 'vitest';
 import { hubProcessFlags } from '../../hub/config/process.js';
 import type { HubConfigInput } from '../../hub/config/schema.js';
 
@@ -32,8 +31,12 @@ function report(): void {
   }
   if (found.length > 0) throw new Error(`hub child failed:\n${found.join('\n')}`);
 }
-afterEach(report);
-afterAll(report);
+// Benchmarks use these helpers outside vitest, where its hooks cannot be registered.
+if (process.env.VITEST) {
+  const { afterAll, afterEach } = await import('vitest');
+  afterEach(report);
+  afterAll(report);
+}
 
 /** Node's own report of an uncaught error, and the marker of hub-process.ts. */
 const FATAL = /HUB_CHILD_FATAL|UnhandledPromiseRejection|^Node\.js v\d+/m;
