@@ -1,5 +1,5 @@
 // The broker as a device's raw TCP connection sees it: the hub frames plain QoS 0
-// publishes itself (hub/broker-framing.ts), so what Aedes would enforce for them must
+// publishes itself (hub/mqtt/framing.ts), so what Aedes would enforce for them must
 // still hold, byte for byte.
 import { connect, type Socket } from 'node:net';
 import mqttPacket, { type Packet } from 'mqtt-packet';

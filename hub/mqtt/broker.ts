@@ -1,12 +1,31 @@
 import { createServer, type Server } from 'node:net';
-import { Aedes, type AedesPublishPacket, type Client, type PublishPacket } from 'aedes';
-import mqttPacket from 'mqtt-packet';
 import type { Logger } from 'pino';
-import { PublishFramer, type WireViolation } from './broker-framing.js';
-import { fingerprint, RecentPublishes } from './broker-resends.js';
-import type { RawMessage } from './core/raw-message.js';
-import { topicMatches } from './core/topic.js';
-import { HubError } from './errors.js';
+import type { RawMessage } from '../core/raw-message.js';
+import { HubError } from '../errors.js';
+import {
+  type Aedes,
+  type Client,
+  ClientReader,
+  closeConnection,
+  connectedClients,
+  connectionGone,
+  createAedes,
+  handleConnection,
+  interceptParser,
+  interceptRouting,
+  isCleanSession,
+  maxTopicLevels,
+  onIncomingReleased,
+  type PublishPacket,
+  publishAsBroker,
+  sentDisconnect,
+  sessionFilters,
+  storedIncoming,
+} from './aedes-internals.js';
+import { FlowControl } from './flow-control.js';
+import { PublishFramer, type WireViolation } from './framing.js';
+import { fingerprint, RecentPublishes } from './resends.js';
+import { SubscriptionIndex } from './subscriptions.js';
 
 export interface BrokerOptions {
   host: string;
@@ -37,9 +56,6 @@ export interface BrokerOptions {
 /** Default of mqtt.maxAwaitingPubrel: EMQX's max_awaiting_rel; Aedes's own default is 1000. */
 export const MAX_AWAITING_PUBREL = 100;
 
-/** Longest stretch of QoS 0 ingest before other work (writes, commits, HTTP) gets a turn. */
-const SLICE_MS = 20;
-
 /** Topics only the hub itself may publish: a device must not spoof readings or states. */
 const RESERVED = /^(hub|\$SYS)\//;
 
@@ -52,28 +68,22 @@ function refused(topic: string): string | undefined {
 }
 
 /**
- * The only module that touches Aedes. Readings are consumed in process, in the
- * publish path (authorizePublish), never through a socket subscriber: a slow socket
- * subscriber makes plain Aedes fall over under load.
+ * The embedded MQTT broker: lifecycle, authentication and authorization, and the wiring
+ * of the framing (framing.ts), flow control (flow-control.ts) and the subscription index
+ * (subscriptions.ts) onto Aedes (through aedes-internals.ts). Readings are consumed in
+ * process, in the publish path (authorizePublish), never through a socket subscriber: a
+ * slow socket subscriber makes plain Aedes fall over under load.
  */
 export class Broker {
   #aedes: Aedes | undefined;
   #server: Server | undefined;
   #port = 0;
-  /** Clients not read until the spool catches up (QoS 0 backpressure). */
-  readonly #held = new WeakSet<Client>();
-  /** Clients paused for fairness, in the order they get their next turn. */
-  readonly #waiting = new Set<Client>();
-  #turnArmed = false;
+  /** Each connection's reader, the handle flow control pauses and resumes. */
+  readonly #readers = new WeakMap<Client, ClientReader>();
+  readonly #flow = new FlowControl<ClientReader>(() => this.#connectedReaders());
+  readonly #subs = new SubscriptionIndex();
   /** Publishes waiting for a commit, by the commit's promise. */
   readonly #acks = new Map<Promise<void>, Array<(err: Error | null) => void>>();
-  #sliceStart = 0;
-  /** client id -> topic filters it subscribed to */
-  readonly #filters = new Map<string, Set<string>>();
-  /** watched topic prefix -> how many subscribed filters can match under it */
-  readonly #listeners = new Map<string, number>();
-  /** topic -> whether a subscribed filter matches it; cleared when subscriptions change. */
-  readonly #routed = new Map<string, boolean>();
   /** Aedes refuses a publish with more topic levels (its maxTopicLevels, read at start). */
   #maxTopicLevels = 100;
   /** Each connection's framing, told when its CONNECT is accepted. */
@@ -99,87 +109,29 @@ export class Broker {
     return this.#aedes?.connectedClients ?? 0;
   }
 
-  #noteFilters(clientId: string, filters: readonly string[]): void {
-    let set = this.#filters.get(clientId);
-    if (!set) {
-      set = new Set();
-      this.#filters.set(clientId, set);
-    }
-    for (const f of filters) {
-      if (set.has(f)) continue;
-      set.add(f);
-      this.#countFilter(f, 1);
-    }
-  }
-
-  #dropFilters(clientId: string, filters?: readonly string[]): void {
-    const set = this.#filters.get(clientId);
-    if (!set) return;
-    for (const f of filters ?? [...set]) {
-      if (set.delete(f)) this.#countFilter(f, -1);
-    }
-    if (set.size === 0) this.#filters.delete(clientId);
-  }
-
-  #countFilter(filter: string, delta: number): void {
-    this.#routed.clear();
-    const levels = filter.split('/');
-    for (const [prefix, n] of this.#listeners) {
-      if (filterCouldMatch(levels, prefix.split('/'))) this.#listeners.set(prefix, n + delta);
-    }
-  }
-
   /**
-   * Whether any connected client subscribed to a filter that can match a topic under
-   * `prefix` (e.g. "hub/readings"): the hub skips building what nobody receives. The
-   * count is kept up to date on (un)subscribe and disconnect, so this is one lookup.
+   * Whether any connected client (or persistent session) subscribed to a filter that can
+   * match a topic under `prefix` (e.g. "hub/readings"): the hub skips building what
+   * nobody receives. One lookup.
    */
   hasListeners(prefix: string): boolean {
-    let n = this.#listeners.get(prefix);
-    if (n === undefined) {
-      n = 0;
-      for (const set of this.#filters.values()) {
-        for (const f of set) if (filterCouldMatch(f.split('/'), prefix.split('/'))) n++;
-      }
-      this.#listeners.set(prefix, n);
-    }
-    return n > 0;
+    return this.#subs.hasListeners(prefix);
   }
 
-  /**
-   * Whether a device's publish must go through the broker's routing: it is retained,
-   * or some subscription (of a connected client, or of a persistent session whose
-   * client is away) matches its topic. Sensor topics nobody subscribed to skip the
-   * routing, which costs as much as the rest of the broker's work per message. Errs
-   * towards routing: a topic starting with "$", or a persistent session whose
-   * subscriptions are not known, routes.
-   */
-  #mustRoute(topic: string, retain: boolean): boolean {
-    if (retain) return true;
-    // #filters holds only clients with at least one filter.
-    if (this.#filters.size === 0) return false;
-    let hit = this.#routed.get(topic);
-    if (hit === undefined) {
-      if (this.#routed.size >= 100_000) this.#routed.clear();
-      hit = topic.startsWith('$') || this.#anyFilterMatches(topic);
-      this.#routed.set(topic, hit);
+  *#connectedReaders(): Generator<ClientReader> {
+    const aedes = this.#aedes;
+    if (!aedes) return;
+    const clients = connectedClients(aedes);
+    for (const id in clients) {
+      const reader = this.#readers.get(clients[id]!);
+      if (reader) yield reader;
     }
-    return hit;
-  }
-
-  #anyFilterMatches(topic: string): boolean {
-    for (const set of this.#filters.values()) {
-      for (const f of set) if (topicMatches(f, topic)) return true;
-    }
-    return false;
   }
 
   /**
    * Hands a device's publish to the hub. For QoS 0, a returned promise means the hub
    * is behind (see SpoolSink.waitFor): the caller holds the connection, not the
-   * message. A held QoS 0 publish would keep its parser and callback state alive, and
-   * one socket read can carry thousands, whereas a paused client is simply not read
-   * (its backlog stays in the kernel's socket buffer) until the spool has caught up.
+   * message (flow-control.ts says why).
    */
   #ingest(client: Client, topic: string, payload: Buffer, qos: 0 | 1 | 2): void | Promise<void> {
     const msg: RawMessage = { topic, payload, receivedAt: Date.now(), source: 'mqtt', clientId: client.id };
@@ -191,45 +143,32 @@ export class Broker {
   }
 
   /**
-   * Puts the hub's framing (broker-framing.ts) in front of a new connection's parser:
-   * the QoS 0 publishes of a connected client that need no routing are ingested
-   * straight from the socket's bytes; every other packet reaches Aedes as before.
+   * Puts the hub's framing (framing.ts) in front of a new connection's parser: the QoS 0
+   * publishes of a connected client that need no routing are ingested straight from the
+   * socket's bytes; every other packet reaches Aedes as before.
    */
   #frame(client: Client): void {
-    const c = client as unknown as AedesInternals;
-    const parser = c._parser;
-    const parse = parser.parse.bind(parser);
+    const reader = new ClientReader(client);
+    this.#readers.set(client, reader);
+    let parse: (bytes: Buffer) => void = () => undefined;
     const framer = new PublishFramer(
       {
-        fast: (topic, payload) => this.#fastPublish(client, topic, payload),
-        slow: (bytes) => {
-          parse(bytes);
-        },
+        fast: (topic, payload) => this.#fastPublish(client, reader, topic, payload),
+        slow: (bytes) => parse(bytes),
         refuse: (reason, detail, reply) => this.#refuse(client, reason, detail, reply),
       },
       { maxPacket: this.opts.maxPacketBytes ?? 256 * 1024 },
     );
     this.#framers.set(client, framer);
-    parser.parse = (buf: Buffer) => {
-      // Any bytes from the client count as a sign of life [MQTT-3.1.2-22] (Aedes
-      // refreshes this per packet it handles; framed publishes refresh it per read).
-      if (c._keepaliveInterval > 0) c._keepaliveTimer?.refresh();
-      framer.feed(buf);
-      return 0;
-    };
+    parse = interceptParser(client, (buf) => framer.feed(buf));
   }
 
   /** Closes a connection that broke the protocol or a cap [MQTT 3.1.1 section 4.8]. */
   #refuse(client: Client, reason: WireViolation, detail: string, reply?: Buffer): void {
-    const conn = (client as unknown as AedesInternals).conn;
     this.opts.onRefused?.(reason);
     this.opts.log.debug({ clientId: client.id, reason, detail }, 'connection closed: protocol violation');
-    if (conn.destroyed) return;
-    if (reply) {
-      // The answer first (a CONNACK refusal), then the connection ends.
-      conn.end(reply);
-      setTimeout(() => conn.destroy(), 1000).unref();
-    } else conn.destroy();
+    // The answer first (a CONNACK refusal), then the connection ends.
+    closeConnection(client, reply);
   }
 
   /**
@@ -237,9 +176,8 @@ export class Broker {
    * before CONNACK, after a DISCONNECT, a topic Aedes rejects or the hub reserves, or
    * one that must be routed to subscribers.
    */
-  #fastPublish(client: Client, topic: string, payload: Buffer): boolean {
-    if (!client.connected || client.closed || (client as unknown as AedesInternals).conn.destroyed)
-      return false;
+  #fastPublish(client: Client, reader: ClientReader, topic: string, payload: Buffer): boolean {
+    if (!client.connected || client.closed || connectionGone(client)) return false;
     const c0 = topic.charCodeAt(0);
     if (c0 === 36 /* $ */ || topic.includes('+') || topic.includes('#')) return false;
     // What authorizePublish refuses is left to it, so both ways apply one rule.
@@ -247,10 +185,10 @@ export class Broker {
     // More than Aedes's maximum of topic levels needs at least as many characters.
     const maxLevels = this.#maxTopicLevels;
     if (topic.length >= maxLevels && topic.split('/').length > maxLevels) return false;
-    if (this.#mustRoute(topic, false)) return false;
+    if (this.#subs.mustRoute(topic, false)) return false;
     const pending = this.#ingest(client, topic, payload, 0);
-    if (pending) this.#hold(client, pending);
-    else if (this.#overSlice()) this.#yieldAll();
+    if (pending) this.#flow.hold(reader, pending);
+    else if (this.#flow.overSlice()) this.#flow.yieldAll();
     return true;
   }
 
@@ -281,91 +219,21 @@ export class Broker {
     list.push(done);
   }
 
-  /** Stops reading a client until `until` settles (why the connection, not the message: #ingest). */
-  #hold(client: Client, until: Promise<void>): void {
-    if (this.#held.has(client)) return;
-    this.#held.add(client);
-    (client as unknown as Pausable).pause();
-    const resume = () => {
-      this.#held.delete(client);
-      this.#resume(client);
-    };
-    until.then(resume, resume);
-  }
-
-  /** Reads a paused client again, unless it is still held or waiting for its turn. */
-  #resume(client: Client): void {
-    if (client.closed || this.#held.has(client) || this.#waiting.has(client)) return;
-    const c = client as unknown as Pausable;
-    // Aedes counts the packets of a read in _parsingBatch and reads again when it
-    // drops to 0, but a callback that finds the client paused returns without
-    // counting down. Every QoS 0 packet of that read has completed by now (they
-    // complete synchronously), so the next read may start: resume() counts 1 down.
-    c._parsingBatch = 1;
-    c.resume();
-  }
-
-  /**
-   * Pauses every client and queues it for a later turn, so the sockets still to be
-   * read wait (their data stays in the kernel) and other work runs first.
-   */
-  #yieldAll(): void {
-    const aedes = this.#aedes;
-    if (!aedes || this.#turnArmed) return;
-    const clients = (aedes as unknown as { clients: Record<string, Client> }).clients;
-    for (const id in clients) {
-      const client = clients[id]!;
-      (client as unknown as Pausable).pause();
-      // A client already waiting keeps its place; the one that used up the slice goes last.
-      this.#waiting.add(client);
-    }
-    this.#turnArmed = true;
-    // setImmediate, not a timer: the poll phase in between runs what waited (InfluxDB
-    // responses, spool commits, HTTP) without the 1 ms floor of setTimeout.
-    setImmediate(() => this.#nextTurn());
-  }
-
-  /** Resumes waiting clients one by one until one of them uses up the new slice. */
-  #nextTurn(): void {
-    this.#turnArmed = false;
-    this.#sliceStart = 0;
-    for (const client of this.#waiting) {
-      this.#waiting.delete(client);
-      this.#resume(client);
-      // That client's backlog used up the slice: #yieldAll queued everyone again.
-      if (this.#turnArmed) return;
-    }
-  }
-
-  /** True once the current stretch of ingest has run longer than SLICE_MS. */
-  #overSlice(): boolean {
-    const now = performance.now();
-    if (this.#sliceStart === 0) {
-      this.#sliceStart = now;
-      setImmediate(() => {
-        this.#sliceStart = 0;
-      });
-      return false;
-    }
-    return now - this.#sliceStart > SLICE_MS;
-  }
-
   /** Ingests a client's publish and calls done when it may be acknowledged. */
   #accept(client: Client, packet: PublishPacket, done: (err: Error | null) => void): void {
     const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
     const pending = this.#ingest(client, packet.topic, payload, packet.qos);
     if (pending && packet.qos === 0) {
       // Paused before done(): done() of the last packet of a read would read the next one.
-      this.#hold(client, pending);
+      const reader = this.#readers.get(client);
+      if (reader) this.#flow.hold(reader, pending);
       done(null);
       return;
     }
-    if (!pending && packet.qos === 0 && this.#overSlice()) {
-      // Fairness: Aedes handles a whole socket read of QoS 0 publishes in one go, and
-      // all readable sockets in one poll phase, so a burst could keep the event loop
-      // for a second; InfluxDB responses, commits and HTTP would wait that long. After
-      // SLICE_MS of ingest, no client is read again before a later turn.
-      this.#yieldAll();
+    if (!pending && packet.qos === 0 && this.#flow.overSlice()) {
+      // Fairness (flow-control.ts): after SLICE_MS of ingest, no client is read again
+      // before a later turn of the event loop.
+      this.#flow.yieldAll();
       done(null);
       return;
     }
@@ -429,12 +297,12 @@ export class Broker {
         settle(err);
         done(err);
       });
-    if ((client as unknown as { clean?: boolean }).clean !== false) {
+    const aedes = this.#aedes;
+    if (!aedes || isCleanSession(client)) {
       take();
       return;
     }
-    const store = (this.#aedes as unknown as { persistence: IncomingStore }).persistence;
-    store.incomingGetPacket(client, packet).then(() => {
+    storedIncoming(aedes, client, packet).then(() => {
       this.opts.onDuplicate?.(2);
       settle(null);
       done(null);
@@ -478,11 +346,8 @@ export class Broker {
 
   async start(): Promise<void> {
     const { opts } = this;
-    // mqtt-packet's default is a table of 65,536 two-byte buffers (about 8 MB of heap)
-    // made on the first packet written, to save one tiny allocation per PUBACK.
-    mqttPacket.writeToStream.cacheNumbers = false;
     const log = opts.log;
-    const aedes = await Aedes.createBroker({
+    const aedes = await createAedes({
       // Idle clients are dropped after 1.5x their keepalive [MQTT-3.1.2-24]; no broker heartbeat topic needed.
       heartbeatInterval: 60_000,
       connectTimeout: 10_000,
@@ -491,7 +356,7 @@ export class Broker {
       maxInflightInbound: opts.maxAwaitingPubrel ?? MAX_AWAITING_PUBREL,
     });
     this.#aedes = aedes;
-    this.#maxTopicLevels = (aedes as unknown as { maxTopicLevels: number }).maxTopicLevels;
+    this.#maxTopicLevels = maxTopicLevels(aedes);
 
     if (opts.users.length > 0) {
       const users = new Map(opts.users.map((u) => [u.username, u.password]));
@@ -516,64 +381,39 @@ export class Broker {
     };
 
     // A PUBREL releases a QoS 2 packet id: Aedes deletes its stored copy (only then).
-    const persistence = (aedes as unknown as { persistence: IncomingStore }).persistence;
-    const release = persistence.incomingDelPacket.bind(persistence);
-    persistence.incomingDelPacket = (client, packet) => {
-      this.#awaiting.get(client as Client)?.delete(packet.messageId);
-      return release(client, packet);
-    };
+    onIncomingReleased(aedes, (client, messageId) => this.#awaiting.get(client)?.delete(messageId));
 
     aedes.on('client', (c) => {
       // Authenticated: larger packets may follow.
       this.#framers.get(c)?.accept();
-      // The session's filters are those Aedes holds for it now: a returning persistent
-      // session's restored ones, none for a new or clean one (which ends the session a
-      // client id had before, and with it that session's filters).
-      this.#dropFilters(c.id);
-      const subs = Object.keys((c as unknown as { subscriptions: Record<string, unknown> }).subscriptions);
-      if (subs.length > 0) this.#noteFilters(c.id, subs);
+      this.#subs.connected(c.id, sessionFilters(c));
       this.#recent.touch(c.id);
       opts.onClientConnect?.(c.id);
     });
     aedes.on('subscribe', (subs, c) =>
-      this.#noteFilters(
+      this.#subs.add(
         c.id,
         subs.map((x) => x.topic),
       ),
     );
-    aedes.on('unsubscribe', (topics, c) => this.#dropFilters(c.id, topics));
-    // _disconnected is set only by a DISCONNECT packet: the same test Aedes uses to
-    // decide whether to publish a client's will [MQTT-3.1.2-8].
+    aedes.on('unsubscribe', (topics, c) => this.#subs.remove(c.id, topics));
     aedes.on('clientDisconnect', (c) => {
-      this.#waiting.delete(c);
-      // A persistent session keeps its subscriptions while its client is away: Aedes
-      // queues QoS 1 publishes for it, so they are still routed.
-      if ((c as unknown as { clean?: boolean }).clean !== false) this.#dropFilters(c.id);
-      opts.onClientDisconnect?.(c.id, (c as unknown as { _disconnected?: boolean })._disconnected === true);
+      const reader = this.#readers.get(c);
+      if (reader) this.#flow.forget(reader);
+      this.#subs.disconnected(c.id, isCleanSession(c));
+      opts.onClientDisconnect?.(c.id, sentDisconnect(c));
     });
     aedes.on('clientError', (c, err) => log.debug({ clientId: c.id, err: err.message }, 'client error'));
     aedes.on('connectionError', (c, err) =>
       log.debug({ clientId: c?.id, err: err.message }, 'connection error'),
     );
 
-    // Devices' publishes that no subscription matches are not routed (#mustRoute):
-    // the hub has consumed them in authorizePublish already.
-    // (Aedes calls publish(packet, client, done) for a client's publish; its typings
-    // know only the programmatic publish(packet, done).)
-    type Publish = (packet: AedesPublishPacket, client: unknown, done?: (err?: Error) => void) => void;
-    const route = (aedes.publish as unknown as Publish).bind(aedes);
-    const publish: Publish = (packet, client, done) => {
-      if (client && typeof client === 'object' && !this.#mustRoute(packet.topic, packet.retain)) {
-        done?.();
-        return;
-      }
-      route(packet, client, done);
-    };
-    aedes.publish = publish as unknown as typeof aedes.publish;
+    // Devices' publishes that no subscription matches are not routed: the hub has
+    // consumed them in authorizePublish already.
+    interceptRouting(aedes, (topic, retain) => this.#subs.mustRoute(topic, retain));
 
     const server = createServer((conn) => {
-      const client = aedes.handle(conn, undefined as never) as unknown as Client;
-      this.#frame(client);
+      this.#frame(handleConnection(aedes, conn));
     });
     this.#server = server;
     await new Promise<void>((resolve, reject) => {
@@ -599,14 +439,12 @@ export class Broker {
     const aedes = this.#aedes;
     if (!aedes || aedes.closed) return Promise.resolve();
     const packet = {
-      cmd: 'publish' as const,
       topic,
       payload: typeof payload === 'string' ? Buffer.from(payload) : payload,
       qos,
       retain,
-      dup: false,
     };
-    return new Promise((resolve) => aedes.publish(packet as unknown as AedesPublishPacket, () => resolve()));
+    return new Promise((resolve) => publishAsBroker(aedes, packet, resolve));
   }
 
   /** Stops accepting connections, then disconnects every client. */
@@ -620,36 +458,4 @@ export class Broker {
     if (aedes) await new Promise<void>((r) => aedes.close(() => r()));
     await closed;
   }
-}
-
-/** Aedes's store of received QoS 2 publishes (aedes-persistence), as the broker uses it. */
-interface IncomingStore {
-  incomingGetPacket(client: unknown, packet: { messageId?: number }): Promise<unknown>;
-  incomingDelPacket(client: unknown, packet: { messageId: number }): Promise<void>;
-}
-
-/** The parts of an Aedes client that flow control uses (not in its typings). */
-interface Pausable {
-  pause(): void;
-  resume(): void;
-  _parsingBatch: number;
-}
-
-/** The parts of an Aedes client that the framing uses (not in its typings). */
-interface AedesInternals {
-  conn: { destroyed: boolean; destroy(): void; end(data: Buffer): void };
-  _parser: { parse(buf: Buffer): number };
-  _keepaliveInterval: number;
-  _keepaliveTimer: NodeJS.Timeout | null;
-}
-
-/** True when a filter can match some topic that starts with the levels of `prefix`. */
-function filterCouldMatch(filter: readonly string[], prefix: readonly string[]): boolean {
-  for (let i = 0; i < prefix.length; i++) {
-    const f = filter[i];
-    if (f === '#') return true;
-    if (f === undefined) return false;
-    if (f !== '+' && f !== prefix[i]) return false;
-  }
-  return true;
 }
