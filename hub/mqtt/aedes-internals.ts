@@ -55,6 +55,11 @@ export async function createAedes(opts: AedesOptions): Promise<Aedes> {
   return Aedes.createBroker(opts);
 }
 
+/** Whether mqtt-packet's process-wide number cache is on (createAedes turns it off). */
+export function numberCacheEnabled(): boolean {
+  return mqttPacket.writeToStream.cacheNumbers;
+}
+
 /** Aedes refuses a publish with more topic levels than this. */
 export function maxTopicLevels(aedes: Aedes): number {
   return brokerInternals(aedes).maxTopicLevels;

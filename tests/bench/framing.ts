@@ -4,9 +4,10 @@
 // framing and its checks cost per packet on the hot path. BENCH_RUNS runs (default 7)
 // after a warm-up; medians.
 import os from 'node:os';
-import mqttPacket, { type Packet } from 'mqtt-packet';
 import type { PublishFramer as Framer } from '../../hub/mqtt/framing.js';
 import { type BenchKind, median, payloadFor, topicFor } from '../support/bench-load.js';
+import type { Packet } from '../support/mqtt-packet.js';
+import * as mqttPacket from '../support/mqtt-packet.js';
 
 // BENCH_FRAMER=<path of another framing.ts> measures that one instead (before/after).
 const { PublishFramer } = (await import(process.env.BENCH_FRAMER ?? '../../hub/mqtt/framing.js')) as {
