@@ -22,9 +22,11 @@ import {
   sessionFilters,
   storedIncoming,
 } from './aedes-internals.js';
+import { CommitAcks } from './commit-acks.js';
 import { FlowControl } from './flow-control.js';
 import { PublishFramer, type WireViolation } from './framing.js';
 import { fingerprint, RecentPublishes } from './resends.js';
+import { RetainedCap } from './retained-cap.js';
 import { SubscriptionIndex } from './subscriptions.js';
 
 export interface BrokerOptions {
@@ -82,8 +84,7 @@ export class Broker {
   readonly #readers = new WeakMap<Client, ClientReader>();
   readonly #flow = new FlowControl<ClientReader>(() => this.#connectedReaders());
   readonly #subs = new SubscriptionIndex();
-  /** Publishes waiting for a commit, by the commit's promise. */
-  readonly #acks = new Map<Promise<void>, Array<(err: Error | null) => void>>();
+  readonly #acks: CommitAcks;
   /** Aedes refuses a publish with more topic levels (its maxTopicLevels, read at start). */
   #maxTopicLevels = 100;
   /** Each connection's framing, told when its CONNECT is accepted. */
@@ -91,15 +92,12 @@ export class Broker {
   /** Per connection: QoS 2 packet ids ingested and not yet released by PUBREL, each with its outcome. */
   readonly #awaiting = new WeakMap<Client, Map<number, Promise<Error | null>>>();
   readonly #recent = new RecentPublishes();
-  /**
-   * Topics devices' publishes retain, to cap them. The hub's own retained topics
-   * (availability, discovery, status) are not counted: they are bounded by the registry.
-   */
-  readonly #retained = new Set<string>();
-  #retainedRefused = 0;
-  #retainedWarnedAt = 0;
+  readonly #retained: RetainedCap;
 
-  constructor(private readonly opts: BrokerOptions) {}
+  constructor(private readonly opts: BrokerOptions) {
+    this.#acks = new CommitAcks(opts.log);
+    this.#retained = new RetainedCap(opts.log, opts.maxRetained, () => opts.onRetainedRefused?.());
+  }
 
   get port(): number {
     return this.#port;
@@ -192,33 +190,6 @@ export class Broker {
     return true;
   }
 
-  /**
-   * Acknowledges a publish once `pending` resolves. The publishes of one spool commit
-   * share its promise: one reaction per commit calls them all, instead of one each.
-   * A failed commit acknowledges nothing: done(err) makes Aedes close the connection
-   * without a PUBACK, so the device resends (to this hub once it stores again, or another).
-   */
-  #afterCommit(pending: Promise<void>, done: (err: Error | null) => void): void {
-    let list = this.#acks.get(pending);
-    if (!list) {
-      const all: Array<(err: Error | null) => void> = [];
-      list = all;
-      this.#acks.set(pending, all);
-      const release = (err?: unknown) => {
-        this.#acks.delete(pending);
-        const e = err === undefined ? null : err instanceof Error ? err : new Error(String(err));
-        if (e)
-          this.opts.log.debug({ err: e.message, publishes: all.length }, 'publishes refused, not stored');
-        for (let i = 0; i < all.length; i++) all[i]!(e);
-      };
-      pending.then(
-        () => release(),
-        (err: unknown) => release(err ?? new Error('ingest failed')),
-      );
-    }
-    list.push(done);
-  }
-
   /** Ingests a client's publish and calls done when it may be acknowledged. */
   #accept(client: Client, packet: PublishPacket, done: (err: Error | null) => void): void {
     const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
@@ -237,7 +208,7 @@ export class Broker {
       done(null);
       return;
     }
-    if (pending) this.#afterCommit(pending, done);
+    if (pending) this.#acks.after(pending, done);
     else done(null);
   }
 
@@ -309,41 +280,6 @@ export class Broker {
     }, take);
   }
 
-  /**
-   * Caps the retained store: a retained publish to a topic not retained yet, past
-   * maxRetained topics, is delivered and ingested but not retained (counted and logged).
-   */
-  #capRetained(client: Client, packet: PublishPacket): void {
-    const topic = packet.topic;
-    if (packet.payload.length === 0) {
-      // An empty retained publish clears the topic [MQTT-3.3.1-10].
-      this.#retained.delete(topic);
-      return;
-    }
-    if (this.#retained.has(topic)) return;
-    const cap = this.opts.maxRetained ?? 10_000;
-    if (this.#retained.size < cap) {
-      this.#retained.add(topic);
-      return;
-    }
-    packet.retain = false;
-    this.#retainedRefused++;
-    this.opts.onRetainedRefused?.();
-    const now = Date.now();
-    if (now - this.#retainedWarnedAt >= 60_000) {
-      this.#retainedWarnedAt = now;
-      this.opts.log.warn(
-        {
-          reason: 'retained_cap',
-          topic: topic.slice(0, 128),
-          clientId: client.id,
-          refused: this.#retainedRefused,
-        },
-        `retained publish not retained: ${cap} topics are retained already (mqtt.maxRetained)`,
-      );
-    }
-  }
-
   async start(): Promise<void> {
     const { opts } = this;
     const log = opts.log;
@@ -372,7 +308,8 @@ export class Broker {
       if (!client) return done(null); // a will published by the broker itself
       const refusal = refused(packet.topic);
       if (refusal) return done(new Error(refusal));
-      if (packet.retain) this.#capRetained(client, packet);
+      if (packet.retain && !this.#retained.admit(client.id, packet.topic, packet.payload))
+        packet.retain = false;
       const id = packet.messageId;
       // A will has no packet id: it is not a resend of anything.
       if (packet.qos === 0 || typeof id !== 'number') this.#accept(client, packet, done);
