@@ -1,6 +1,8 @@
 // The Aedes and mqtt-packet internals hub/mqtt/aedes-internals.ts relies on, checked
 // against the installed versions with a real broker and a client over an in-memory
 // duplex pair: when an upgrade moves or reshapes one of them, this fails, not the hub.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { type Duplex, duplexPair } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -76,6 +78,38 @@ beforeEach(async () => {
 });
 afterEach(async () => {
   await new Promise<void>((r) => aedes.close(() => r()));
+});
+
+const ROOT = join(import.meta.dirname, '../..');
+
+/** Source files under `dir`, skipping dependencies and build output. */
+function sources(dir: string): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    if (e.name === 'node_modules' || e.name === 'dist' || e.name.startsWith('.')) continue;
+    const path = join(dir, e.name);
+    if (e.isDirectory()) out.push(...sources(path));
+    else if (/\.(ts|mts|js|mjs)$/.test(e.name)) out.push(path);
+  }
+  return out;
+}
+
+describe('the adapter', () => {
+  it('is the only importer of aedes and mqtt-packet (tests build packets through tests/support)', () => {
+    const importers = ['hub', 'devices', 'simulators', 'dashboards', 'scripts', 'tests']
+      .flatMap((d) => sources(join(ROOT, d)))
+      .filter((f) =>
+        /from '(aedes|mqtt-packet)(\/[^']*)?'|import\('(aedes|mqtt-packet)/.test(readFileSync(f, 'utf8')),
+      )
+      .map((f) => relative(ROOT, f))
+      .sort();
+    expect(importers).toEqual(['hub/mqtt/aedes-internals.ts', 'tests/support/mqtt-packet.ts']);
+  });
+
+  it('shares its mqtt-packet with Aedes, so the number cache setting reaches Aedes', () => {
+    expect(existsSync(join(ROOT, 'node_modules/mqtt-packet/package.json'))).toBe(true);
+    expect(existsSync(join(ROOT, 'node_modules/aedes/node_modules/mqtt-packet'))).toBe(false);
+  });
 });
 
 describe('the broker', () => {
