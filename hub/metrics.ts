@@ -205,7 +205,7 @@ export function createMetrics() {
       ],
       registers: [registry],
     }),
-    // --- MQTT wire (broker-framing.ts, broker.ts) ---
+    // --- MQTT wire (hub/mqtt/) ---
     mqttRefused: new Counter({
       name: 'hub_mqtt_connections_refused_total',
       help: 'MQTT connections closed for breaking MQTT 3.1.1 or a size cap, by reason',

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { PROTOCOL_MAX_PACKET } from '../broker-framing.js';
+import { PROTOCOL_MAX_PACKET } from '../mqtt/framing.js';
 import { board, checkBoards } from './boards.js';
 import { duration, id } from './common.js';
 import {

@@ -1,15 +1,16 @@
-// The hub's MQTT framing alone (hub/broker-framing.ts), without sockets or Aedes: a
+// The hub's MQTT framing alone (hub/mqtt/framing.ts), without sockets or Aedes: a
 // connection's bytes (CONNECT, then plain QoS 0 publishes of the ingest bench's topics
 // and payloads) fed in socket-sized reads to a framer whose sink does nothing. What the
 // framing and its checks cost per packet on the hot path. BENCH_RUNS runs (default 7)
 // after a warm-up; medians.
 import os from 'node:os';
-import mqttPacket, { type Packet } from 'mqtt-packet';
-import type { PublishFramer as Framer } from '../../hub/broker-framing.js';
+import type { PublishFramer as Framer } from '../../hub/mqtt/framing.js';
 import { type BenchKind, median, payloadFor, topicFor } from '../support/bench-load.js';
+import type { Packet } from '../support/mqtt-packet.js';
+import * as mqttPacket from '../support/mqtt-packet.js';
 
-// BENCH_FRAMER=<path of another broker-framing.ts> measures that one instead (before/after).
-const { PublishFramer } = (await import(process.env.BENCH_FRAMER ?? '../../hub/broker-framing.js')) as {
+// BENCH_FRAMER=<path of another framing.ts> measures that one instead (before/after).
+const { PublishFramer } = (await import(process.env.BENCH_FRAMER ?? '../../hub/mqtt/framing.js')) as {
   PublishFramer: typeof Framer;
 };
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);

@@ -4,7 +4,7 @@
 import mqtt from 'mqtt';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Broker } from '../../hub/broker.js';
+import { Broker } from '../../hub/mqtt/broker.js';
 import { eventually, startTestHub } from '../support/hub.js';
 import { startTestInfluxd, type TestInfluxd } from '../support/influxd.js';
 import { connectPacket, pkt, publishPacket, RawDevice, u16 } from '../support/mqtt-raw.js';

@@ -4,10 +4,11 @@
 // get every reading stored.
 import fc from 'fast-check';
 import mqtt from 'mqtt';
-import mqttPacket, { type Packet } from 'mqtt-packet';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { eventually, startTestHub } from '../support/hub.js';
 import { startTestInfluxd, type TestInfluxd } from '../support/influxd.js';
+import type { Packet } from '../support/mqtt-packet.js';
+import * as mqttPacket from '../support/mqtt-packet.js';
 import { RawDevice } from '../support/mqtt-raw.js';
 
 const STREAMS = Number(process.env.FUZZ_STREAMS ?? 300);

@@ -1,11 +1,12 @@
 // The broker as a device's raw TCP connection sees it: the hub frames plain QoS 0
-// publishes itself (hub/broker-framing.ts), so what Aedes would enforce for them must
+// publishes itself (hub/mqtt/framing.ts), so what Aedes would enforce for them must
 // still hold, byte for byte.
 import { connect, type Socket } from 'node:net';
-import mqttPacket, { type Packet } from 'mqtt-packet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, startTestHub } from '../support/hub.js';
 import { startTestInfluxd, type TestInfluxd } from '../support/influxd.js';
+import type { Packet } from '../support/mqtt-packet.js';
+import * as mqttPacket from '../support/mqtt-packet.js';
 
 let influx: TestInfluxd;
 let hub: Awaited<ReturnType<typeof startTestHub>>;

@@ -1,7 +1,8 @@
 import fc from 'fast-check';
-import mqttPacket, { type Packet } from 'mqtt-packet';
 import { describe, expect, it } from 'vitest';
-import { MAX_FAST_PACKET, PublishFramer } from '../../hub/broker-framing.js';
+import { MAX_FAST_PACKET, PublishFramer } from '../../hub/mqtt/framing.js';
+import type { Packet } from '../support/mqtt-packet.js';
+import * as mqttPacket from '../support/mqtt-packet.js';
 import { connectPacket } from '../support/mqtt-raw.js';
 
 const bytes = (p: Packet) => mqttPacket.generate(p);

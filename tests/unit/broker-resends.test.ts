@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fingerprint, RecentPublishes } from '../../hub/broker-resends.js';
+import { fingerprint, RecentPublishes } from '../../hub/mqtt/resends.js';
 
 describe('RecentPublishes', () => {
   const p = (s: string) => fingerprint('sensors/a/t', Buffer.from(s));

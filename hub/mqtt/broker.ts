@@ -1,0 +1,398 @@
+import { createServer, type Server } from 'node:net';
+import type { Logger } from 'pino';
+import type { RawMessage } from '../core/raw-message.js';
+import { HubError } from '../errors.js';
+import {
+  type Aedes,
+  type Client,
+  ClientReader,
+  closeConnection,
+  connectedClients,
+  connectionGone,
+  createAedes,
+  handleConnection,
+  interceptParser,
+  interceptRouting,
+  isCleanSession,
+  maxTopicLevels,
+  onIncomingReleased,
+  type PublishPacket,
+  publishAsBroker,
+  sentDisconnect,
+  sessionFilters,
+  storedIncoming,
+} from './aedes-internals.js';
+import { CommitAcks } from './commit-acks.js';
+import { FlowControl } from './flow-control.js';
+import { PublishFramer, type WireViolation } from './framing.js';
+import { fingerprint, RecentPublishes } from './resends.js';
+import { RetainedCap } from './retained-cap.js';
+import { SubscriptionIndex } from './subscriptions.js';
+
+export interface BrokerOptions {
+  host: string;
+  port: number;
+  users: ReadonlyArray<{ username: string; password: string }>;
+  log: Logger;
+  /**
+   * Called for every publish from a client, before it is acknowledged: for QoS 1 the
+   * PUBACK goes out only when the returned promise settles.
+   */
+  onMessage(msg: RawMessage, qos: 0 | 1 | 2): void | Promise<void>;
+  onClientConnect?(clientId: string): void;
+  onClientDisconnect?(clientId: string, clean: boolean): void;
+  /** Cap of a packet, fixed header included, once its CONNECT is accepted (mqtt.maxPacketBytes). */
+  maxPacketBytes?: number;
+  /** QoS 2 publishes of one connection awaiting their PUBREL (mqtt.maxAwaitingPubrel). */
+  maxAwaitingPubrel?: number;
+  /** Topics retained at once (mqtt.maxRetained); a retained publish to a new topic past it is not retained. */
+  maxRetained?: number;
+  /** A connection closed for breaking MQTT 3.1.1 or a cap, by reason (counted in /metrics). */
+  onRefused?(reason: WireViolation | 'too_many_awaiting_pubrel'): void;
+  /** A resend acknowledged without being ingested again. */
+  onDuplicate?(qos: 1 | 2): void;
+  /** A retained publish not retained because mqtt.maxRetained topics are retained already. */
+  onRetainedRefused?(): void;
+}
+
+/** Default of mqtt.maxAwaitingPubrel: EMQX's max_awaiting_rel; Aedes's own default is 1000. */
+export const MAX_AWAITING_PUBREL = 100;
+
+/** Topics only the hub itself may publish: a device must not spoof readings or states. */
+const RESERVED = /^(hub|\$SYS)\//;
+
+/**
+ * Why a device may not publish to `topic`, or undefined. The one rule of
+ * authorizePublish: framed publishes (#fastPublish) that it would refuse go to it.
+ */
+function refused(topic: string): string | undefined {
+  return RESERVED.test(topic) ? `${topic}: reserved for the hub` : undefined;
+}
+
+/**
+ * The embedded MQTT broker: lifecycle, authentication and authorization, and the wiring
+ * of the framing (framing.ts), flow control (flow-control.ts) and the subscription index
+ * (subscriptions.ts) onto Aedes (through aedes-internals.ts). Readings are consumed in
+ * process, in the publish path (authorizePublish), never through a socket subscriber: a
+ * slow socket subscriber makes plain Aedes fall over under load.
+ */
+export class Broker {
+  #aedes: Aedes | undefined;
+  #server: Server | undefined;
+  #port = 0;
+  /** Each connection's reader, the handle flow control pauses and resumes. */
+  readonly #readers = new WeakMap<Client, ClientReader>();
+  readonly #flow = new FlowControl<ClientReader>(() => this.#connectedReaders());
+  readonly #subs = new SubscriptionIndex();
+  readonly #acks: CommitAcks;
+  /** Aedes refuses a publish with more topic levels (its maxTopicLevels, read at start). */
+  #maxTopicLevels = 100;
+  /** Each connection's framing, told when its CONNECT is accepted. */
+  readonly #framers = new WeakMap<Client, PublishFramer>();
+  /** Per connection: QoS 2 packet ids ingested and not yet released by PUBREL, each with its outcome. */
+  readonly #awaiting = new WeakMap<Client, Map<number, Promise<Error | null>>>();
+  readonly #recent = new RecentPublishes();
+  readonly #retained: RetainedCap;
+
+  constructor(private readonly opts: BrokerOptions) {
+    this.#acks = new CommitAcks(opts.log);
+    this.#retained = new RetainedCap(opts.log, opts.maxRetained, () => opts.onRetainedRefused?.());
+  }
+
+  get port(): number {
+    return this.#port;
+  }
+
+  get connectedClients(): number {
+    return this.#aedes?.connectedClients ?? 0;
+  }
+
+  /**
+   * Whether any connected client (or persistent session) subscribed to a filter that can
+   * match a topic under `prefix` (e.g. "hub/readings"): the hub skips building what
+   * nobody receives. One lookup.
+   */
+  hasListeners(prefix: string): boolean {
+    return this.#subs.hasListeners(prefix);
+  }
+
+  *#connectedReaders(): Generator<ClientReader> {
+    const aedes = this.#aedes;
+    if (!aedes) return;
+    const clients = connectedClients(aedes);
+    for (const id in clients) {
+      const reader = this.#readers.get(clients[id]!);
+      if (reader) yield reader;
+    }
+  }
+
+  /**
+   * Hands a device's publish to the hub. For QoS 0, a returned promise means the hub
+   * is behind (see SpoolSink.waitFor): the caller holds the connection, not the
+   * message (flow-control.ts says why).
+   */
+  #ingest(client: Client, topic: string, payload: Buffer, qos: 0 | 1 | 2): void | Promise<void> {
+    const msg: RawMessage = { topic, payload, receivedAt: Date.now(), source: 'mqtt', clientId: client.id };
+    try {
+      return this.opts.onMessage(msg, qos);
+    } catch (err) {
+      this.opts.log.error({ err, topic }, 'ingest failed');
+    }
+  }
+
+  /**
+   * Puts the hub's framing (framing.ts) in front of a new connection's parser: the QoS 0
+   * publishes of a connected client that need no routing are ingested straight from the
+   * socket's bytes; every other packet reaches Aedes as before.
+   */
+  #frame(client: Client): void {
+    const reader = new ClientReader(client);
+    this.#readers.set(client, reader);
+    let parse: (bytes: Buffer) => void = () => undefined;
+    const framer = new PublishFramer(
+      {
+        fast: (topic, payload) => this.#fastPublish(client, reader, topic, payload),
+        slow: (bytes) => parse(bytes),
+        refuse: (reason, detail, reply) => this.#refuse(client, reason, detail, reply),
+      },
+      { maxPacket: this.opts.maxPacketBytes ?? 256 * 1024 },
+    );
+    this.#framers.set(client, framer);
+    parse = interceptParser(client, (buf) => framer.feed(buf));
+  }
+
+  /** Closes a connection that broke the protocol or a cap [MQTT 3.1.1 section 4.8]. */
+  #refuse(client: Client, reason: WireViolation, detail: string, reply?: Buffer): void {
+    this.opts.onRefused?.(reason);
+    this.opts.log.debug({ clientId: client.id, reason, detail }, 'connection closed: protocol violation');
+    // The answer first (a CONNACK refusal), then the connection ends.
+    closeConnection(client, reply);
+  }
+
+  /**
+   * A framed QoS 0 publish. Declined (false), it goes through Aedes, which decides:
+   * before CONNACK, after a DISCONNECT, a topic Aedes rejects or the hub reserves, or
+   * one that must be routed to subscribers.
+   */
+  #fastPublish(client: Client, reader: ClientReader, topic: string, payload: Buffer): boolean {
+    if (!client.connected || client.closed || connectionGone(client)) return false;
+    const c0 = topic.charCodeAt(0);
+    if (c0 === 36 /* $ */ || topic.includes('+') || topic.includes('#')) return false;
+    // What authorizePublish refuses is left to it, so both ways apply one rule.
+    if (refused(topic)) return false;
+    // More than Aedes's maximum of topic levels needs at least as many characters.
+    const maxLevels = this.#maxTopicLevels;
+    if (topic.length >= maxLevels && topic.split('/').length > maxLevels) return false;
+    if (this.#subs.mustRoute(topic, false)) return false;
+    const pending = this.#ingest(client, topic, payload, 0);
+    if (pending) this.#flow.hold(reader, pending);
+    else if (this.#flow.overSlice()) this.#flow.yieldAll();
+    return true;
+  }
+
+  /** Ingests a client's publish and calls done when it may be acknowledged. */
+  #accept(client: Client, packet: PublishPacket, done: (err: Error | null) => void): void {
+    const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+    const pending = this.#ingest(client, packet.topic, payload, packet.qos);
+    if (pending && packet.qos === 0) {
+      // Paused before done(): done() of the last packet of a read would read the next one.
+      const reader = this.#readers.get(client);
+      if (reader) this.#flow.hold(reader, pending);
+      done(null);
+      return;
+    }
+    if (!pending && packet.qos === 0 && this.#flow.overSlice()) {
+      // Fairness (flow-control.ts): after SLICE_MS of ingest, no client is read again
+      // before a later turn of the event loop.
+      this.#flow.yieldAll();
+      done(null);
+      return;
+    }
+    if (pending) this.#acks.after(pending, done);
+    else done(null);
+  }
+
+  /**
+   * QoS 1: a DUP resend of a publish the hub stored already (RecentPublishes) is
+   * acknowledged again without being ingested again. A publish is remembered once it
+   * may be acknowledged, so one whose storing failed is taken again when resent.
+   */
+  #acceptQos1(client: Client, packet: PublishPacket, id: number, done: (err: Error | null) => void): void {
+    const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+    const print = fingerprint(packet.topic, payload);
+    if (packet.dup && this.#recent.has(client.id, id, print)) {
+      this.opts.onDuplicate?.(1);
+      done(null);
+      return;
+    }
+    this.#accept(client, packet, (err) => {
+      if (!err) this.#recent.remember(client.id, id, print);
+      done(err);
+    });
+  }
+
+  /**
+   * QoS 2: ingested once per packet id until its PUBREL [MQTT-4.3.3-2]. A resend before
+   * it waits for the first one's outcome and is then answered by Aedes (PUBREC) without
+   * being ingested again; a returning persistent session's resend is found in Aedes's
+   * store of received QoS 2 publishes. Past maxAwaitingPubrel ids awaiting PUBREL the
+   * connection is closed: MQTT 3.1.1 has no way to tell a client to slow down.
+   */
+  #acceptQos2(client: Client, packet: PublishPacket, id: number, done: (err: Error | null) => void): void {
+    let ids = this.#awaiting.get(client);
+    if (!ids) {
+      ids = new Map();
+      this.#awaiting.set(client, ids);
+    }
+    const earlier = ids.get(id);
+    if (earlier) {
+      this.opts.onDuplicate?.(2);
+      void earlier.then(done);
+      return;
+    }
+    const cap = this.opts.maxAwaitingPubrel ?? MAX_AWAITING_PUBREL;
+    if (ids.size >= cap) {
+      this.opts.onRefused?.('too_many_awaiting_pubrel');
+      done(new Error(`more than ${cap} QoS 2 publishes awaiting PUBREL (mqtt.maxAwaitingPubrel)`));
+      return;
+    }
+    let settle!: (err: Error | null) => void;
+    ids.set(
+      id,
+      new Promise<Error | null>((r) => {
+        settle = r;
+      }),
+    );
+    const take = () =>
+      this.#accept(client, packet, (err) => {
+        settle(err);
+        done(err);
+      });
+    const aedes = this.#aedes;
+    if (!aedes || isCleanSession(client)) {
+      take();
+      return;
+    }
+    storedIncoming(aedes, client, packet).then(() => {
+      this.opts.onDuplicate?.(2);
+      settle(null);
+      done(null);
+    }, take);
+  }
+
+  async start(): Promise<void> {
+    const { opts } = this;
+    const log = opts.log;
+    const aedes = await createAedes({
+      // Idle clients are dropped after 1.5x their keepalive [MQTT-3.1.2-24]; no broker heartbeat topic needed.
+      heartbeatInterval: 60_000,
+      connectTimeout: 10_000,
+      drainTimeout: 10_000,
+      // The hub's cap, so Aedes's own bound of its store of received QoS 2 publishes agrees.
+      maxInflightInbound: opts.maxAwaitingPubrel ?? MAX_AWAITING_PUBREL,
+    });
+    this.#aedes = aedes;
+    this.#maxTopicLevels = maxTopicLevels(aedes);
+
+    if (opts.users.length > 0) {
+      const users = new Map(opts.users.map((u) => [u.username, u.password]));
+      aedes.authenticate = (_client, username, password, done) => {
+        const ok = username !== undefined && users.get(username) === password?.toString();
+        if (ok) return done(null, true);
+        const err = Object.assign(new Error('bad username or password'), { returnCode: 4 as const });
+        done(err, null);
+      };
+    }
+
+    aedes.authorizePublish = (client: Client | null, packet, done) => {
+      if (!client) return done(null); // a will published by the broker itself
+      const refusal = refused(packet.topic);
+      if (refusal) return done(new Error(refusal));
+      if (packet.retain && !this.#retained.admit(client.id, packet.topic, packet.payload))
+        packet.retain = false;
+      const id = packet.messageId;
+      // A will has no packet id: it is not a resend of anything.
+      if (packet.qos === 0 || typeof id !== 'number') this.#accept(client, packet, done);
+      else if (packet.qos === 1) this.#acceptQos1(client, packet, id, done);
+      else this.#acceptQos2(client, packet, id, done);
+    };
+
+    // A PUBREL releases a QoS 2 packet id: Aedes deletes its stored copy (only then).
+    onIncomingReleased(aedes, (client, messageId) => this.#awaiting.get(client)?.delete(messageId));
+
+    aedes.on('client', (c) => {
+      // Authenticated: larger packets may follow.
+      this.#framers.get(c)?.accept();
+      this.#subs.connected(c.id, sessionFilters(c));
+      this.#recent.touch(c.id);
+      opts.onClientConnect?.(c.id);
+    });
+    aedes.on('subscribe', (subs, c) =>
+      this.#subs.add(
+        c.id,
+        subs.map((x) => x.topic),
+      ),
+    );
+    aedes.on('unsubscribe', (topics, c) => this.#subs.remove(c.id, topics));
+    aedes.on('clientDisconnect', (c) => {
+      const reader = this.#readers.get(c);
+      if (reader) this.#flow.forget(reader);
+      this.#subs.disconnected(c.id, isCleanSession(c));
+      opts.onClientDisconnect?.(c.id, sentDisconnect(c));
+    });
+    aedes.on('clientError', (c, err) => log.debug({ clientId: c.id, err: err.message }, 'client error'));
+    aedes.on('connectionError', (c, err) =>
+      log.debug({ clientId: c?.id, err: err.message }, 'connection error'),
+    );
+
+    // Devices' publishes that no subscription matches are not routed: the hub has
+    // consumed them in authorizePublish already.
+    interceptRouting(aedes, (topic, retain) => this.#subs.mustRoute(topic, retain));
+
+    const server = createServer((conn) => {
+      this.#frame(handleConnection(aedes, conn));
+    });
+    this.#server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (err: NodeJS.ErrnoException) => {
+        reject(
+          err.code === 'EADDRINUSE'
+            ? new HubError(
+                'HUB_PORT_IN_USE',
+                `MQTT port ${opts.host}:${opts.port} is in use (set mqtt.port or HUB_MQTT_PORT)`,
+              )
+            : err,
+        );
+      });
+      server.listen(opts.port, opts.host, () => resolve());
+    });
+    const addr = server.address();
+    this.#port = typeof addr === 'object' && addr ? addr.port : opts.port;
+    log.info({ host: opts.host, port: this.#port }, 'MQTT broker listening');
+  }
+
+  /** Publishes on behalf of the hub (no authorization, no ingest). */
+  publish(topic: string, payload: string | Buffer, retain = false, qos: 0 | 1 = 0): Promise<void> {
+    const aedes = this.#aedes;
+    if (!aedes || aedes.closed) return Promise.resolve();
+    const packet = {
+      topic,
+      payload: typeof payload === 'string' ? Buffer.from(payload) : payload,
+      qos,
+      retain,
+    };
+    return new Promise((resolve) => publishAsBroker(aedes, packet, resolve));
+  }
+
+  /** Stops accepting connections, then disconnects every client. */
+  async stop(): Promise<void> {
+    const server = this.#server;
+    const aedes = this.#aedes;
+    this.#server = undefined;
+    this.#aedes = undefined;
+    // server.close() only resolves once every connection ended, and aedes.close() ends them.
+    const closed = server ? new Promise<void>((r) => server.close(() => r())) : Promise.resolve();
+    if (aedes) await new Promise<void>((r) => aedes.close(() => r()));
+    await closed;
+  }
+}
