@@ -23,7 +23,7 @@ import { InfluxHttp } from './storage/influx-http.js';
 import { InfluxWriter } from './storage/influx-writer.js';
 import { loadKnownSensors } from './storage/known-sensors.js';
 import { type ManagedInfluxd, startManagedInfluxd } from './storage/managed-influxd.js';
-import { ensureRetention, rpMillis } from './storage/retention.js';
+import { declaredRollups, ensureRetention, rawKeepsMs, rpMillis } from './storage/retention.js';
 import { Spool } from './storage/spool.js';
 import { SpoolSink } from './storage/spool-sink.js';
 import { deviceOf } from './storage/write-errors.js';
@@ -406,6 +406,8 @@ export async function startHub(config: HubConfig, opts: StartOptions = {}): Prom
       quarantine,
       metrics,
       influx,
+      rollups: declaredRollups(config.retention),
+      rawKeepsMs: rawKeepsMs(config.retention),
       plugins: [...(config.dashboard.enabled ? [dashboardPlugin()] : []), ...(opts.httpPlugins ?? [])],
       health: async () => {
         // Asked live, not from the last 5 s check: /healthz answers whether InfluxDB is reachable now.

@@ -6,7 +6,9 @@ import { notFound, parseParams, text } from './params.js';
 import {
   autoEvery,
   bad,
+  everyForRollups,
   historyInfluxQL,
+  historyParts,
   parseHistoryQuery,
   parseTime,
   pickSource,
@@ -16,8 +18,10 @@ import {
 export interface HistoryDeps {
   registry: DeviceRegistry;
   influx: InfluxHttp;
-  /** Declared rollups (none until storage writes them); see pickSource. */
+  /** Rollups history may read (storage/retention.ts declaredRollups); see pickSource. */
   rollups?: readonly Rollup[];
+  /** How far back raw readings are kept (Infinity when unknown). */
+  rawKeepsMs?: number;
 }
 
 const readingsQuery = z.object({
@@ -39,15 +43,26 @@ const TREND_LIMITS = { maxRangeMs: 7 * 86_400_000, maxPoints: 60 } as const;
  */
 export function registerHistory(app: FastifyInstance, deps: HistoryDeps): void {
   app.get('/api/readings', async (req) => {
-    const q = parseHistoryQuery(parseParams(readingsQuery, req.query));
+    const query = parseParams(readingsQuery, req.query);
+    const q = parseHistoryQuery(query);
     // The registry is the allow-list: only ids the hub has seen reach InfluxQL. Own
     // keys only: `constructor` is an id, not the sensors object's prototype.
     const sensors = deps.registry.get(q.device)?.sensors;
     const sensor = sensors && Object.hasOwn(sensors, q.sensor) ? sensors[q.sensor] : undefined;
     if (!sensor) return notFound(`no sensor ${q.device}/${q.sensor}`);
-    const source = pickSource(q, deps.rollups ?? []);
-    const rows = await deps.influx.rows(historyInfluxQL(sensor.metric, q, source));
-    const points = rows.map(({ time, ...rest }) => ({ ts: time as number, ...rest }));
+    const now = Date.now();
+    const rollups = deps.rollups ?? [];
+    const rawKeeps = deps.rawKeepsMs ?? Number.POSITIVE_INFINITY;
+    if (query.every === 'auto') q.every = everyForRollups(q, rollups, now, rawKeeps);
+    const parts = historyParts(q, pickSource(q, rollups, now, rawKeeps), now);
+    const points: Array<Record<string, unknown>> = [];
+    for (const part of parts) {
+      for (const { time, ...rest } of await deps.influx.rows(
+        historyInfluxQL(sensor.metric, part.query, part.source),
+      ))
+        points.push({ ts: time as number, ...rest });
+    }
+    const first = parts[0]!.source;
     return {
       device: q.device,
       sensor: q.sensor,
@@ -56,7 +71,9 @@ export function registerHistory(app: FastifyInstance, deps: HistoryDeps): void {
       from: q.from,
       to: q.to,
       every: q.every,
-      source: source.kind === 'raw' ? 'raw' : source.rollup.name,
+      source: first.kind === 'raw' ? 'raw' : first.rollup.name,
+      // A rollup answer ends with raw data for the intervals not rolled up yet.
+      ...(parts.length > 1 ? { rawFrom: parts[1]!.query.from } : {}),
       points,
     };
   });

@@ -1,7 +1,10 @@
+import { escape as influxEscape } from 'influx';
 import { parseDuration } from '../core/duration.js';
 import { isValidId } from '../core/reading.js';
 import { HubError } from '../errors.js';
-import { quoteIdent } from '../storage/influx-http.js';
+import type { Rollup } from '../storage/retention.js';
+
+export type { Rollup } from '../storage/retention.js';
 
 /** Caps that keep one history request from hurting the server. */
 const HISTORY_LIMITS = {
@@ -92,50 +95,111 @@ export function parseHistoryQuery(q: Record<string, string | undefined>, now = D
   return { device, sensor, from, to, every };
 }
 
-/** An InfluxQL string literal: quote and backslash escaped, a newline (a literal cannot hold one) as backslash-n. */
-export const quoteString = (s: string) => `'${s.replace(/['\\]/g, '\\$&').replace(/\n/g, '\\n')}'`;
-
 /**
- * Where a history query reads from: the raw measurement, or a rollup (a retention
- * policy holding mean/min/max/count per interval, written by a continuous query or
- * the hub). Rollups are declared, not discovered, so a request can never name one.
+ * An InfluxQL string literal: quote and backslash escaped, a newline (a literal
+ * cannot hold one) as backslash-n. Not `influx`'s `escape.stringLit`, which escapes
+ * only the quote: a backslash before a quote, or a newline, ends its literal early
+ * (the history-api test's ids then fail to parse as one statement).
  */
-export interface Rollup {
-  name: string;
-  retentionPolicy: string;
-  intervalMs: number;
-  /** How far back the rollup holds data. */
-  keepsMs: number;
-}
+export const quoteString = (s: string) => `'${s.replace(/['\\]/g, '\\$&').replace(/\n/g, '\\n')}'`;
 
 export type HistorySource = { kind: 'raw' } | { kind: 'rollup'; rollup: Rollup };
 
+/** A range at least this long reads a rollup when one fits: raw points would be thousands per interval. */
+export const LONG_RANGE_MS = 86_400_000;
+
+/**
+ * How long after an interval ends its rollup point is trusted to exist: the
+ * continuous query runs when the interval is over, and takes a moment.
+ */
+export const ROLLUP_GRACE_MS = 60_000;
+
 /**
  * Raw data for raw points or when no rollup fits; otherwise the coarsest rollup whose
- * interval divides `every` and which still holds the start of the range.
+ * interval divides `every` and which still holds the start of the range, used when
+ * the range is long (LONG_RANGE_MS) or starts before raw data is kept (`rawKeepsMs`).
  */
-export function pickSource(q: HistoryQuery, rollups: readonly Rollup[], now = Date.now()): HistorySource {
+export function pickSource(
+  q: HistoryQuery,
+  rollups: readonly Rollup[],
+  now = Date.now(),
+  rawKeepsMs = Number.POSITIVE_INFINITY,
+): HistorySource {
   if (q.every === 0) return { kind: 'raw' };
+  const beyondRaw = q.from < now - rawKeepsMs;
+  if (q.to - q.from < LONG_RANGE_MS && !beyondRaw) return { kind: 'raw' };
   const fits = rollups
     .filter((r) => r.intervalMs <= q.every && q.every % r.intervalMs === 0 && q.from >= now - r.keepsMs)
     .sort((a, b) => b.intervalMs - a.intervalMs);
   return fits[0] ? { kind: 'rollup', rollup: fits[0] } : { kind: 'raw' };
 }
 
-/** InfluxQL for a history query. Identifiers were checked against the id alphabet and are quoted anyway. */
+/**
+ * For `every=auto` on a range that starts before raw data is kept: the interval
+ * raised to the finest rollup that still holds the range, so the answer is not empty
+ * because the chosen interval was finer than any rollup. Otherwise `every` unchanged.
+ */
+export function everyForRollups(
+  q: HistoryQuery,
+  rollups: readonly Rollup[],
+  now = Date.now(),
+  rawKeepsMs = Number.POSITIVE_INFINITY,
+): number {
+  if (q.every === 0 || q.from >= now - rawKeepsMs) return q.every;
+  if (rollups.some((r) => q.every % r.intervalMs === 0 && q.from >= now - r.keepsMs)) return q.every;
+  const finest = rollups
+    .filter((r) => q.from >= now - r.keepsMs)
+    .sort((a, b) => a.intervalMs - b.intervalMs)[0];
+  return finest ? Math.ceil(q.every / finest.intervalMs) * finest.intervalMs : q.every;
+}
+
+/** One InfluxQL query of a history answer, over [from, to] of one source. */
+export interface HistoryPart {
+  source: HistorySource;
+  query: HistoryQuery;
+}
+
+/**
+ * The queries of one history answer. A rollup lacks its newest intervals (written
+ * when each is over, ROLLUP_GRACE_MS later), so a rollup read is stitched: rollup
+ * points up to the last `every` boundary they cover completely, raw data from there
+ * to `to`. The boundary is aligned to `every` (InfluxDB aligns GROUP BY time to the
+ * epoch), so no returned interval mixes the two sources.
+ */
+export function historyParts(q: HistoryQuery, source: HistorySource, now = Date.now()): HistoryPart[] {
+  if (source.kind === 'raw') return [{ source, query: q }];
+  const { intervalMs } = source.rollup;
+  const complete = Math.floor((now - ROLLUP_GRACE_MS) / intervalMs) * intervalMs;
+  const cut = Math.floor(complete / q.every) * q.every;
+  if (cut <= q.from) return [{ source: { kind: 'raw' }, query: q }];
+  if (cut > q.to) return [{ source, query: q }];
+  return [
+    { source, query: { ...q, to: cut - 1 } },
+    { source: { kind: 'raw' }, query: { ...q, from: cut } },
+  ];
+}
+
+/**
+ * InfluxQL for a history query; every identifier and literal goes through the
+ * `influx` escapes. Over a rollup the mean is weighted by each interval's count
+ * (sum of mean x count over sum of count), min is the min of mins, max the max of
+ * maxes, count the sum of counts.
+ */
 export function historyInfluxQL(
   metric: string,
   q: HistoryQuery,
   source: HistorySource = { kind: 'raw' },
 ): string {
-  const where = `device = ${quoteString(q.device)} AND sensor = ${quoteString(q.sensor)} AND time >= ${Math.floor(q.from)}ms AND time <= ${Math.floor(q.to)}ms`;
+  const time = `time >= ${Math.floor(q.from)}ms AND time <= ${Math.floor(q.to)}ms`;
+  const where = `device = ${quoteString(q.device)} AND sensor = ${quoteString(q.sensor)} AND ${time}`;
   const group = `GROUP BY time(${Math.floor(q.every)}ms) fill(none)`;
   if (source.kind === 'rollup') {
-    const from = `${quoteIdent(source.rollup.retentionPolicy)}.${quoteIdent(metric)}`;
-    return `SELECT mean(mean) AS mean, min(min) AS min, max(max) AS max, sum(count) AS count FROM ${from} WHERE ${where} ${group}`;
+    const from = `${influxEscape.quoted(source.rollup.retentionPolicy)}.${influxEscape.quoted(metric)}`;
+    const inner = `SELECT "mean" * "count" AS weighted, "count", "min", "max" FROM ${from} WHERE ${where}`;
+    return `SELECT sum(weighted) / sum(count) AS mean, min(min) AS min, max(max) AS max, sum(count) AS count FROM (${inner}) WHERE ${time} ${group}`;
   }
   if (q.every === 0) {
-    return `SELECT value FROM ${quoteIdent(metric)} WHERE ${where} ORDER BY time ASC LIMIT ${HISTORY_LIMITS.maxPoints}`;
+    return `SELECT value FROM ${influxEscape.quoted(metric)} WHERE ${where} ORDER BY time ASC LIMIT ${HISTORY_LIMITS.maxPoints}`;
   }
-  return `SELECT mean(value) AS mean, min(value) AS min, max(value) AS max, count(value) AS count FROM ${quoteIdent(metric)} WHERE ${where} ${group}`;
+  return `SELECT mean(value) AS mean, min(value) AS min, max(value) AS max, count(value) AS count FROM ${influxEscape.quoted(metric)} WHERE ${where} ${group}`;
 }

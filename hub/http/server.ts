@@ -27,6 +27,8 @@ export interface HttpDeps {
   health(): Promise<{ ok: boolean; [k: string]: unknown }>;
   /** Rollups the history API may read from (see query.ts pickSource). */
   rollups?: readonly Rollup[];
+  /** How far back raw readings are kept (Infinity when unknown). */
+  rawKeepsMs?: number;
   /** Live-stream clients served at once (http.maxStreamClients). */
   maxStreamClients?: number;
   /** The live stream's buffer bound and stall time (tests shorten them). */
@@ -104,7 +106,12 @@ export async function startHttp(deps: HttpDeps): Promise<{ app: FastifyInstance;
     return deps.registry.get(id) ?? notFound(`no device ${id}`);
   });
 
-  registerHistory(app, { registry: deps.registry, influx: deps.influx, rollups: deps.rollups ?? [] });
+  registerHistory(app, {
+    registry: deps.registry,
+    influx: deps.influx,
+    rollups: deps.rollups ?? [],
+    ...(deps.rawKeepsMs === undefined ? {} : { rawKeepsMs: deps.rawKeepsMs }),
+  });
 
   // The health view polls this: unlike /healthz it answers 200 while InfluxDB is down.
   const rates = new HubRates(deps.bus);

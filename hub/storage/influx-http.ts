@@ -1,9 +1,18 @@
 import http from 'node:http';
 import https from 'node:https';
+import { InfluxDB, escape as influxEscape } from 'influx';
+import type { IBackoffStrategy } from 'influx/lib/src/backoff/backoff.js';
 import { HubError } from '../errors.js';
 
 /** An InfluxQL identifier in double quotes, with quotes and backslashes escaped. */
-export const quoteIdent = (s: string) => `"${s.replace(/["\\]/g, '\\$&')}"`;
+export const quoteIdent = (s: string) => influxEscape.quoted(s);
+
+/**
+ * The `influx` pool takes a host out of rotation after a failure and answers "No host
+ * available" until its backoff ends, even when the server is back. The hub has one
+ * server and its own retry policy, so a failed host is back in rotation at once.
+ */
+const noBackoff: IBackoffStrategy = { getDelay: () => 0, next: () => noBackoff, reset: () => noBackoff };
 
 export interface InfluxTarget {
   url: string;
@@ -22,10 +31,10 @@ export interface InfluxSeries {
 /**
  * The only module that talks to InfluxDB, through the 1.x HTTP API (/ping, /write,
  * /query), which InfluxDB 2.x and 3.x also serve. Every call has its own timeout
- * and no retry of its own: the writer owns the retry policy. (The `influx` package
- * was tried first: its pool disables a host after one failure and answers "No host
- * available" during its own backoff, which hid a recovered server from the writer;
- * and its writePoints measured 3x slower than raw line protocol here.)
+ * and no retry of its own: the writer owns the retry policy. Queries and
+ * administration go through the `influx` package (`client`); writes are hand-written
+ * line protocol over node:http, because `writePoints` measured about 3x slower on
+ * the hot path.
  */
 export class InfluxHttp {
   readonly #headers: Record<string, string> = {};
@@ -33,9 +42,22 @@ export class InfluxHttp {
   readonly #transport: typeof http | typeof https;
   /** Connections kept open between writes (what fetch's own pool does for the other calls). */
   readonly #agent: http.Agent;
+  /** Queries and administration (databases, retention policies, continuous queries). */
+  readonly client: InfluxDB;
 
   constructor(readonly target: InfluxTarget) {
-    const tls = new URL(target.url).protocol === 'https:';
+    const url = new URL(target.url);
+    const tls = url.protocol === 'https:';
+    this.client = new InfluxDB({
+      host: url.hostname,
+      port: Number(url.port || (tls ? 443 : 80)),
+      protocol: tls ? 'https' : 'http',
+      database: target.database,
+      ...(target.username === undefined
+        ? {}
+        : { username: target.username, password: target.password ?? '' }),
+      pool: { maxRetries: 0, backoff: noBackoff, requestTimeout: 60_000 },
+    });
     this.#transport = tls ? https : http;
     this.#agent = new (tls ? https.Agent : http.Agent)({ keepAlive: true, maxSockets: 16 });
     if (target.username !== undefined) {
@@ -82,7 +104,31 @@ export class InfluxHttp {
 
   /** CREATE DATABASE is idempotent in InfluxDB 1.x. */
   async ensureDatabase(timeoutMs = 5000): Promise<void> {
-    await this.#query(`CREATE DATABASE ${quoteIdent(this.target.database)}`, 'POST', timeoutMs);
+    await this.#guard(this.client.createDatabase(this.target.database), timeoutMs);
+  }
+
+  /**
+   * Runs an administration call of the `influx` client with a timeout, its errors in
+   * the same words as a query's. (The client's own request timeout is the long
+   * backstop; each call here is bounded by `timeoutMs`.)
+   */
+  async #guard<T>(call: Promise<T>, timeoutMs: number): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`InfluxDB: no answer within ${timeoutMs} ms`)), timeoutMs);
+    });
+    try {
+      return await Promise.race([call, timeout]);
+    } catch (err) {
+      throw influxError(err);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Runs an administration call of `client` (retention policies, continuous queries) with a timeout. */
+  adminCall<T>(call: (client: InfluxDB) => Promise<T>, timeoutMs = 10_000): Promise<T> {
+    return this.#guard(call(this.client), timeoutMs);
   }
 
   /**
@@ -166,22 +212,37 @@ export class InfluxHttp {
   }
 
   async #query(q: string, method: 'GET' | 'POST', timeoutMs: number): Promise<InfluxSeries[]> {
-    const params = { db: this.target.database, q, epoch: 'ms' };
-    const res = await fetch(this.#url('/query', params), {
-      method,
-      headers: this.#headers,
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    const text = await res.text();
     let body: { results?: Array<{ series?: InfluxSeries[]; error?: string }>; error?: string };
     try {
-      body = JSON.parse(text);
-    } catch {
-      throw new Error(`InfluxDB answered ${res.status}: ${text.slice(0, 200)}`);
+      body = await this.client.queryRaw(q, {
+        precision: 'ms',
+        method,
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (err) {
+      throw influxError(err);
     }
     const first = body.results?.[0];
     const error = body.error ?? first?.error;
-    if (error || !res.ok) throw new Error(`InfluxDB: ${error ?? `HTTP ${res.status}`}`);
+    if (error) throw new Error(`InfluxDB: ${error}`);
     return first?.series ?? [];
   }
+}
+
+/** The server's own words for a refused query ("InfluxDB: <error>"), whichever way it came back. */
+function influxError(err: unknown): Error {
+  const e = err as Error & { res?: { statusCode?: number } };
+  if (e.message?.startsWith('InfluxDB')) return e;
+  const status = e.res?.statusCode;
+  if (status !== undefined) {
+    const body = e.message.replace(/^A \d+ .*? error occurred: /, '');
+    let said: string | undefined;
+    try {
+      said = (JSON.parse(body) as { error?: string }).error;
+    } catch {
+      // not JSON: a proxy's page, say
+    }
+    return new Error(said ? `InfluxDB: ${said}` : `InfluxDB answered ${status}: ${body.slice(0, 200)}`);
+  }
+  return Object.assign(new Error(`InfluxDB query failed: ${e.message}`), { cause: err });
 }
