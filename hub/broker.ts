@@ -4,9 +4,9 @@ import mqttPacket from 'mqtt-packet';
 import type { Logger } from 'pino';
 import { PublishFramer, type WireViolation } from './broker-framing.js';
 import { fingerprint, RecentPublishes } from './broker-resends.js';
+import { HubError } from './core/errors.js';
 import type { RawMessage } from './core/raw-message.js';
 import { topicMatches } from './core/topic.js';
-import { HubError } from './errors.js';
 
 export interface BrokerOptions {
   host: string;

@@ -23,7 +23,7 @@ const { SIGNAL_KINDS } = await import('../simulators/signals.js');
 const { CONFIG_FILE_VARIABLE, ConfigError, formatProblems, loadConfig } = await import('./config/load.js');
 const { hubProcessFlags } = await import('./config/process.js');
 const { loadSimulateOptions, SIMULATE_ENV_PREFIX } = await import('./config/simulate.js');
-const { HubError } = await import('./errors.js');
+const { HubError } = await import('./core/errors.js');
 
 const int = (name: string) => (v: string) => {
   const n = Number(v);

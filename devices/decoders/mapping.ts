@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import type { mappingSchema } from '../../hub/config/formats-schema.js';
+import { RejectError } from '../../hub/core/errors.js';
 import { topicMatches } from '../../hub/core/topic.js';
-import { RejectError } from '../../hub/errors.js';
 import type { Candidate, DecoderDefinition } from '../decoder.js';
 import { atPath, sanitizeId } from './common.js';
 import { isPlainObject, parseJson, payloadText } from './payload.js';

@@ -1,6 +1,6 @@
 import { parseDuration } from '../core/duration.js';
+import { HubError } from '../core/errors.js';
 import { isValidId } from '../core/reading.js';
-import { HubError } from '../errors.js';
 import { quoteIdent } from '../storage/influx-http.js';
 
 /** Caps that keep one history request from hurting the server. */

@@ -2,7 +2,7 @@ import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { EventBus } from '../core/bus.js';
-import { HubError, type HubErrorCode } from '../errors.js';
+import { HubError, type HubErrorCode } from '../core/errors.js';
 import type { HubMetrics } from '../metrics.js';
 import type { Quarantine } from '../quarantine.js';
 import type { DeviceRegistry } from '../registry.js';

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
-import { HubError } from '../errors.js';
+import { HubError } from '../core/errors.js';
 
 /** An InfluxQL identifier in double quotes, with quotes and backslashes escaped. */
 export const quoteIdent = (s: string) => `"${s.replace(/["\\]/g, '\\$&')}"`;
