@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { EventBus } from '../core/bus.js';
 import { HubError, type HubErrorCode } from '../core/errors.js';
-import type { HubMetrics } from '../metrics.js';
+import type { HubMetrics } from '../prometheus.js';
 import type { Quarantine } from '../quarantine.js';
 import type { DeviceRegistry } from '../registry.js';
 import type { InfluxHttp } from '../storage/influx-http.js';
