@@ -162,7 +162,7 @@ export class Spool {
     return this.#bytes + this.#uncommittedBytes;
   }
   /** True while appended lines are not yet durable (and so not yet counted in `readings`). */
-  get settling(): boolean {
+  get committing(): boolean {
     return this.#group !== undefined || this.#notDurable > 0;
   }
   /** Bytes appended but not yet committed (a bound on what the hub holds in memory). */
