@@ -1,40 +1,8 @@
 import type { Availability, EventBus } from './core/bus.js';
+import type { DeviceState, SensorState } from './core/device-state.js';
 import type { Reading } from './core/reading.js';
 import { IntervalLearner } from './registry-staleness.js';
 import type { KnownSensor } from './storage/known-sensors.js';
-
-export interface SensorState {
-  sensor: string;
-  metric: string;
-  unit: string;
-  value: number;
-  ts: number;
-  /** Hub time of the last reading, also of one report-on-change did not store. */
-  lastSeen: number;
-  quality: Reading['quality'];
-  /** True when the sensor missed staleAfter × its expected interval. */
-  stale: boolean;
-  /** Expected interval in ms, configured or learned; null while unknown. */
-  expectedInterval: number | null;
-  intervalSource: 'config' | 'learned' | null;
-}
-
-export interface DeviceState {
-  id: string;
-  name?: string | undefined;
-  location?: string | undefined;
-  tags: Record<string, string>;
-  source: Reading['source'] | undefined;
-  state: Availability | 'unknown';
-  /** What set the state last: a reading, the MQTT connection, the device's availability topic, or silence. */
-  stateSource?: 'reading' | 'connection' | 'device' | 'silence' | undefined;
-  /** True while everything known of this device came from storage (no reading since start). */
-  restored?: boolean;
-  firstSeen: number | undefined;
-  lastSeen: number | undefined;
-  /** By sensor id; a null-prototype object, so "__proto__" or "toString" is an ordinary sensor. */
-  sensors: Record<string, SensorState>;
-}
 
 /** Why a reading of a new device or sensor is refused: the registry is full. */
 export type AdmitRefusal = 'device_limit' | 'sensor_limit';
