@@ -224,7 +224,6 @@ export class DeviceRegistry {
       }
       const { learner, state: s } = entry;
       learner.note(now);
-      const wasStale = s.stale;
       if (stored && !isNew) {
         s.metric = r.metric;
         s.unit = r.unit;
@@ -236,7 +235,6 @@ export class DeviceRegistry {
       s.stale = false;
       // Configured intervals are fixed; learned ones are brought up to date when read (#refresh).
       if (isNew) this.#applyInterval(r.device, r.sensor, s, learner);
-      if (wasStale) this.bus.emit('stale', r.device, r.sensor, false, now);
       if (d.state !== 'online') this.#set(d, 'online', 'reading');
     }
   }
@@ -281,7 +279,6 @@ export class DeviceRegistry {
         if (s.expectedInterval !== null && !s.stale && now - s.lastSeen > factor * s.expectedInterval) {
           s.stale = true;
           s.quality = 'stale';
-          this.bus.emit('stale', d.id, s.sensor, true, now);
         }
         if (s.stale) stale++;
       }
