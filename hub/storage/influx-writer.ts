@@ -345,7 +345,10 @@ export class InfluxWriter {
    */
   async writeAll(timeoutMs: number): Promise<number> {
     const deadline = Date.now() + timeoutMs;
-    while ((this.spool.readings > 0 || this.spool.committing || this.#inFlight > 0) && Date.now() < deadline) {
+    while (
+      (this.spool.readings > 0 || this.spool.committing || this.#inFlight > 0) &&
+      Date.now() < deadline
+    ) {
       this.flushNow();
       await new Promise((r) => setTimeout(r, 20));
     }
