@@ -1,7 +1,7 @@
 import type { Availability } from '../hub/core/bus.js';
+import type { RejectError } from '../hub/core/errors.js';
 import type { RawMessage } from '../hub/core/raw-message.js';
 import type { ReadingQuality } from '../hub/core/reading.js';
-import type { RejectError } from '../hub/errors.js';
 import type { MetaCache } from './meta-cache.js';
 
 /** What a decoder makes of a message: one candidate per sensor value, not yet validated. */

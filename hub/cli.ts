@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 import type { Command as CommandType } from 'commander';
 import { ensureProcessFlags } from './config/launch.js';
-import type { HubConfigInput } from './config/schema.js';
-import type { HubHandle } from './hub.js';
+import type { HubConfig, HubConfigInput } from './config/schema.js';
+import type { HubHandle, StartOptions } from './hub.js';
 
 // The commands that run a hub start themselves again with the hub's heap and allocator
 // flags when they lack them (hub/config/launch.ts), however they were started. Everything
@@ -18,12 +18,11 @@ if (process.argv[2] === 'start' || process.argv[2] === 'demo') {
 }
 
 const { Command, InvalidArgumentError, Option } = await import('commander');
-const { SIM_FORMAT_NAMES } = await import('../simulators/formats.js');
-const { SIGNAL_KINDS } = await import('../simulators/signals.js');
+const { SIGNAL_KINDS, SIM_FORMAT_NAMES } = await import('./core/simulation.js');
 const { CONFIG_FILE_VARIABLE, ConfigError, formatProblems, loadConfig } = await import('./config/load.js');
 const { hubProcessFlags } = await import('./config/process.js');
 const { loadSimulateOptions, SIMULATE_ENV_PREFIX } = await import('./config/simulate.js');
-const { HubError } = await import('./errors.js');
+const { HubError } = await import('./core/errors.js');
 
 const int = (name: string) => (v: string) => {
   const n = Number(v);
@@ -82,6 +81,16 @@ function banner(hub: HubHandle): void {
   );
 }
 
+/**
+ * `port: virtual` boards run the simulators' virtual Firmata board: the service has none
+ * of its own, so the commands that run a hub pass it in, and load it only when a board asks.
+ */
+async function virtualBoards(config: HubConfig): Promise<StartOptions> {
+  if (!config.boards.some((b) => b.port === 'virtual')) return {};
+  const { openVirtualBoard } = await import('../simulators/firmata/for-config.js');
+  return { boards: { openVirtual: openVirtualBoard } };
+}
+
 /** The demo's virtual board: modelled signals for most sensor kinds (simulators/firmata/for-config.ts). */
 const DEMO_BOARD: NonNullable<HubConfigInput['boards']>[number] = {
   id: 'demo-board',
@@ -130,7 +139,7 @@ program
     attempt(() => hubProcessFlags());
     const config = attempt(() => loadConfig({ file: o.config }));
     const { startHub } = await import('./hub.js');
-    const hub = await startHub(config).catch(fail);
+    const hub = await startHub(config, await virtualBoards(config)).catch(fail);
     stopOnSignal(() => hub.stop());
     banner(hub);
   });
@@ -243,7 +252,7 @@ program
       import('./hub.js'),
       import('../simulators/fleet.js'),
     ]);
-    const hub = await startHub(config).catch(fail);
+    const hub = await startHub(config, await virtualBoards(config)).catch(fail);
     const fleet = await simulateFleet({
       url: hub.mqttUrl,
       devices: o.devices,

@@ -13,10 +13,10 @@ import { formatPipelineParts, registryOptions } from './device-support.js';
 import { HomeAssistantDiscovery } from './homeassistant.js';
 import { dashboardPlugin } from './http/dashboard.js';
 import { startHttp } from './http/server.js';
-import { createMetrics, type HubMetrics } from './metrics.js';
 import { Broker } from './mqtt/broker.js';
 import { type IngestResult, Pipeline } from './pipeline/pipeline.js';
 import { SeriesClock } from './pipeline/series-clock.js';
+import { createMetrics, type HubMetrics } from './prometheus.js';
 import { Quarantine } from './quarantine.js';
 import { DeviceRegistry } from './registry.js';
 import { InfluxHttp } from './storage/influx-http.js';
@@ -266,7 +266,7 @@ export async function startHub(config: HubConfig, opts: StartOptions = {}): Prom
     stops.push(['bus', () => bus.removeAll(owner)]);
 
     /** What every source's result updates: availability notes and report-on-change drops. */
-    const settle = (res: IngestResult): IngestResult => {
+    const applyResult = (res: IngestResult): IngestResult => {
       for (const a of res.availability) registry.setAvailability(a.device, a.state);
       if (res.suppressed.length > 0) {
         registry.seen(res.suppressed);
@@ -277,7 +277,7 @@ export async function startHub(config: HubConfig, opts: StartOptions = {}): Prom
     };
 
     const ingest = (msg: RawMessage): IngestResult => {
-      const res = settle(pipeline.ingest(msg));
+      const res = applyResult(pipeline.ingest(msg));
       if (!res.handled && !config.mqtt.ignore.some((f) => topicMatches(f, msg.topic))) {
         quarantine.add(msg, undefined, 'unknown_topic', `no decoder reads ${msg.topic.slice(0, 128)}`);
       }
@@ -388,7 +388,7 @@ export async function startHub(config: HubConfig, opts: StartOptions = {}): Prom
     const boards = new BoardManager({
       boards: config.boards,
       log: log.child({ module: 'boards' }),
-      ingestCandidates: (cs, source, at) => settle(pipeline.ingestCandidates(cs, source, at)),
+      ingestCandidates: (cs, source, at) => applyResult(pipeline.ingestCandidates(cs, source, at)),
       setState: (device, state) => registry.setState(device, state),
       ...opts.boards,
     });
@@ -462,7 +462,7 @@ export async function startHub(config: HubConfig, opts: StartOptions = {}): Prom
       log,
       ingest,
       boards,
-      flush: (timeoutMs = 10_000) => writer.settle(timeoutMs),
+      flush: (timeoutMs = 10_000) => writer.writeAll(timeoutMs),
       stop() {
         stopping ??= (async () => {
           log.info('hub stopping');

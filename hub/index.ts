@@ -4,8 +4,9 @@ export { type FleetHandle, type FleetOptions, simulateFleet } from '../simulator
 export { ConfigError, type ConfigProblem, type LoadOptions, loadConfig, parseConfig } from './config/load.js';
 export type { HubConfig, HubConfigInput } from './config/schema.js';
 export type { Availability, HubEvents } from './core/bus.js';
+export type { DeviceState, SensorState } from './core/device-state.js';
+export { HUB_ERRORS, HubError, QUARANTINE_REASONS } from './core/errors.js';
 export type { QuarantineEntry } from './core/quarantine-entry.js';
 export type { RawMessage } from './core/raw-message.js';
 export type { Reading, ReadingQuality, ReadingSource } from './core/reading.js';
-export { HUB_ERRORS, HubError, QUARANTINE_REASONS } from './errors.js';
 export { type HubHandle, type StartOptions, startHub } from './hub.js';

@@ -2,10 +2,10 @@ import { createWriteStream, mkdirSync, renameSync, statSync, type WriteStream } 
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import type { EventBus } from './core/bus.js';
+import { QUARANTINE_REASONS, type QuarantineReason } from './core/errors.js';
 import type { QuarantineEntry } from './core/quarantine-entry.js';
 import type { RawMessage } from './core/raw-message.js';
 import { isValidId } from './core/reading.js';
-import { QUARANTINE_REASONS, type QuarantineReason } from './errors.js';
 
 export interface QuarantineOptions {
   /** JSON-lines file every entry is appended to; rotated once at maxFileBytes. */

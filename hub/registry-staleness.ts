@@ -16,7 +16,7 @@ export class IntervalLearner {
   static readonly MIN_GAPS = 2;
   /**
    * The last WINDOW gaps, a ring; noted for every reading, so nothing is allocated
-   * there. A plain array: a hub keeps one learner per sensor (60k in the benchmark),
+   * there. A plain array: a hub keeps one learner per sensor (tens of thousands on a large hub),
    * and a typed array of its own would cost each of them about 400 bytes more
    * (array buffer, backing store) than these nine slots.
    */

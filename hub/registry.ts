@@ -1,40 +1,8 @@
 import type { Availability, EventBus } from './core/bus.js';
+import type { DeviceState, SensorState } from './core/device-state.js';
 import type { Reading } from './core/reading.js';
 import { IntervalLearner } from './registry-staleness.js';
 import type { KnownSensor } from './storage/known-sensors.js';
-
-export interface SensorState {
-  sensor: string;
-  metric: string;
-  unit: string;
-  value: number;
-  ts: number;
-  /** Hub time of the last reading, also of one report-on-change did not store. */
-  lastSeen: number;
-  quality: Reading['quality'];
-  /** True when the sensor missed staleAfter × its expected interval. */
-  stale: boolean;
-  /** Expected interval in ms, configured or learned; null while unknown. */
-  expectedInterval: number | null;
-  intervalSource: 'config' | 'learned' | null;
-}
-
-export interface DeviceState {
-  id: string;
-  name?: string | undefined;
-  location?: string | undefined;
-  tags: Record<string, string>;
-  source: Reading['source'] | undefined;
-  state: Availability | 'unknown';
-  /** What set the state last: a reading, the MQTT connection, the device's availability topic, or silence. */
-  stateSource?: 'reading' | 'connection' | 'device' | 'silence' | undefined;
-  /** True while everything known of this device came from storage (no reading since start). */
-  restored?: boolean;
-  firstSeen: number | undefined;
-  lastSeen: number | undefined;
-  /** By sensor id; a null-prototype object, so "__proto__" or "toString" is an ordinary sensor. */
-  sensors: Record<string, SensorState>;
-}
 
 /** Why a reading of a new device or sensor is refused: the registry is full. */
 export type AdmitRefusal = 'device_limit' | 'sensor_limit';
@@ -256,7 +224,6 @@ export class DeviceRegistry {
       }
       const { learner, state: s } = entry;
       learner.note(now);
-      const wasStale = s.stale;
       if (stored && !isNew) {
         s.metric = r.metric;
         s.unit = r.unit;
@@ -268,7 +235,6 @@ export class DeviceRegistry {
       s.stale = false;
       // Configured intervals are fixed; learned ones are brought up to date when read (#refresh).
       if (isNew) this.#applyInterval(r.device, r.sensor, s, learner);
-      if (wasStale) this.bus.emit('stale', r.device, r.sensor, false, now);
       if (d.state !== 'online') this.#set(d, 'online', 'reading');
     }
   }
@@ -313,7 +279,6 @@ export class DeviceRegistry {
         if (s.expectedInterval !== null && !s.stale && now - s.lastSeen > factor * s.expectedInterval) {
           s.stale = true;
           s.quality = 'stale';
-          this.bus.emit('stale', d.id, s.sensor, true, now);
         }
         if (s.stale) stale++;
       }

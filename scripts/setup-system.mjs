@@ -26,7 +26,7 @@ const PACKAGES = [
     for: ['test'],
     why: 'browser tests and benchmark of the dashboard (driven by playwright-core)',
   },
-  // Boards (issue 3): the tests compile simulators/avr/*.c against simavr's static libraries.
+  // Boards: the tests compile simulators/avr/*.c against simavr's static libraries.
   {
     pkg: 'libsimavr-dev',
     file: '/usr/include/simavr/sim_avr.h',

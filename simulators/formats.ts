@@ -1,4 +1,7 @@
+import { SIM_FORMAT_NAMES, type SimFormat } from '../hub/core/simulation.js';
 import { SIGNAL_UNITS, type SignalKind } from './signals.js';
+
+export { SIM_FORMAT_NAMES, type SimFormat };
 
 export interface SimMessage {
   topic: string;
@@ -6,6 +9,8 @@ export interface SimMessage {
 }
 
 export type Sample = { kind: SignalKind; sensor: string; value: number };
+
+type FormatWriter = (device: string, samples: readonly Sample[], ts: number) => SimMessage[];
 
 /** How a simulated device writes its samples onto MQTT: one entry per payload format. */
 export const SIM_FORMATS = {
@@ -50,7 +55,7 @@ export const SIM_FORMATS = {
     }
     return [{ topic: `zigbee2mqtt/${device}`, payload: JSON.stringify(o) }];
   },
-} as const;
+} as const satisfies Record<SimFormat, FormatWriter>;
 
 /** Tasmota's key for each simulated signal (unknown keys keep their name in the decoder). */
 const TASMOTA_KEYS: Record<SignalKind, string> = {
@@ -63,6 +68,3 @@ const TASMOTA_KEYS: Record<SignalKind, string> = {
   co2: 'CarbonDioxide',
   voltage: 'Voltage',
 };
-
-export type SimFormat = keyof typeof SIM_FORMATS;
-export const SIM_FORMAT_NAMES = Object.keys(SIM_FORMATS) as SimFormat[];

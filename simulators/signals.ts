@@ -1,21 +1,9 @@
+import { SIGNAL_KINDS, SIGNAL_UNITS, type SignalKind } from '../hub/core/simulation.js';
 import { childSeed, gaussian, seededRandom } from './random.js';
 
+export { SIGNAL_KINDS, SIGNAL_UNITS, type SignalKind };
+
 const DAY_MS = 86_400_000;
-
-/** The sensors a simulated device can carry, with the unit each sends in. */
-export const SIGNAL_UNITS = {
-  temperature: 'Cel',
-  humidity: '%RH',
-  pressure: 'Pa',
-  illuminance: 'lx',
-  motion: '1',
-  battery: '%',
-  co2: 'ppm',
-  voltage: 'V',
-} as const;
-
-export type SignalKind = keyof typeof SIGNAL_UNITS;
-export const SIGNAL_KINDS = Object.keys(SIGNAL_UNITS) as SignalKind[];
 
 /**
  * One device's signals as functions of time: a diurnal temperature cycle with

@@ -1,7 +1,7 @@
+import { RejectError } from '../../hub/core/errors.js';
 import { metricFor } from '../../hub/core/metrics.js';
 import type { RawMessage } from '../../hub/core/raw-message.js';
 import { resolveUnit } from '../../hub/core/units.js';
-import { RejectError } from '../../hub/errors.js';
 import { isPlainObject, parseJson, payloadText } from './payload.js';
 
 /** The payload as a JSON object, or a RejectError naming what it is instead. */

@@ -1,4 +1,4 @@
-import { RejectError } from '../../hub/errors.js';
+import { RejectError } from '../../hub/core/errors.js';
 import type { Candidate, DecoderDefinition } from '../decoder.js';
 import { CLASS_TO_METRIC } from '../ha-classes.js';
 import { guessMetric, metricFromUnit, own } from './common.js';

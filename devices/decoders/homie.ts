@@ -1,6 +1,6 @@
 import type { Availability } from '../../hub/core/bus.js';
+import { RejectError } from '../../hub/core/errors.js';
 import type { RawMessage } from '../../hub/core/raw-message.js';
-import { RejectError } from '../../hub/errors.js';
 import type { DecodeContext, DecodeResult, DecoderDefinition } from '../decoder.js';
 import { guessMetric, jsonObject, metricFromUnit, own } from './common.js';
 import { isPlainObject, payloadText } from './payload.js';

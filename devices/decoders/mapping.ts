@@ -1,12 +1,36 @@
-import type { z } from 'zod';
-import type { mappingSchema } from '../../hub/config/formats-schema.js';
+import { RejectError } from '../../hub/core/errors.js';
 import { topicMatches } from '../../hub/core/topic.js';
-import { RejectError } from '../../hub/errors.js';
 import type { Candidate, DecoderDefinition } from '../decoder.js';
 import { atPath, sanitizeId } from './common.js';
 import { isPlainObject, parseJson, payloadText } from './payload.js';
 
-export type MappingConfig = z.output<typeof mappingSchema>;
+/** One value a mapping takes out of a payload (see MappingConfig). */
+export interface MappedValue {
+  /** Dotted path into the JSON ("main.temp", "readings[0].v"); "" or "$" is the payload itself. */
+  path: string;
+  /** Template: "{1}" is topic level 1 (from 0), "{json:meta.id}" a value from the payload. */
+  sensor: string;
+  metric?: string | undefined;
+  /** The unit the device sends in; omitted: the metric's canonical unit. */
+  unit?: string | undefined;
+  /** Path to a unit in the payload; wins over `unit` when present. */
+  unitPath?: string | undefined;
+}
+
+/**
+ * A user-written decoder as config loading hands it over (`formats.mappings`, validated
+ * by the hub's config schema, which must produce this shape).
+ */
+export interface MappingConfig {
+  name: string;
+  /** MQTT topic filter, with + and # wildcards. */
+  topic: string;
+  /** Template for the device id, e.g. "{1}" or "{json:device}". */
+  device: string;
+  /** Path of the measurement time in the payload. */
+  time?: string | undefined;
+  values: MappedValue[];
+}
 
 /**
  * Fills "{1}" with topic level 1 (from 0) and "{json:a.b}" with a value from the

@@ -1,4 +1,4 @@
-import { RejectError } from '../../hub/errors.js';
+import { RejectError } from '../../hub/core/errors.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 

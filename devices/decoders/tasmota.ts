@@ -1,4 +1,4 @@
-import { RejectError } from '../../hub/errors.js';
+import { RejectError } from '../../hub/core/errors.js';
 import type { Candidate, DecoderDefinition } from '../decoder.js';
 import { jsonObject, own } from './common.js';
 import { isPlainObject, payloadText } from './payload.js';

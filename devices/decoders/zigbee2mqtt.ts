@@ -1,5 +1,5 @@
+import { RejectError } from '../../hub/core/errors.js';
 import { resolveUnit } from '../../hub/core/units.js';
-import { RejectError } from '../../hub/errors.js';
 import type { AvailabilityNote, Candidate, DecodeContext, DecoderDefinition } from '../decoder.js';
 import { jsonObject, own, sanitizeId } from './common.js';
 import { isPlainObject, parseJson, payloadText } from './payload.js';

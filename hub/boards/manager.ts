@@ -1,7 +1,5 @@
 import type { Logger } from 'pino';
 import type { Candidate } from '../../devices/decoder.js';
-import { virtualBoardFor } from '../../simulators/firmata/for-config.js';
-import { VirtualSerialPort } from '../../simulators/firmata/transport.js';
 import type { BoardConfig } from '../config/boards.js';
 import type { Availability } from '../core/bus.js';
 import type { IngestResult } from '../pipeline/pipeline.js';
@@ -14,7 +12,10 @@ export interface BoardManagerOptions {
   log: Logger;
   ingestCandidates(candidates: readonly Candidate[], source: 'firmata', receivedAt: number): IngestResult;
   setState(device: string, state: Availability): void;
-  /** Overrides how `port: virtual` boards are made (tests, benchmarks). */
+  /**
+   * How `port: virtual` boards are made; the service has none of its own, so the entry
+   * points that offer virtual boards (the CLI, tests) pass simulators' openVirtualBoard.
+   */
   openVirtual?: ((board: BoardConfig) => Transport) | undefined;
   retryMs?: number;
 }
@@ -35,6 +36,11 @@ export class BoardManager {
   constructor(private readonly opts: BoardManagerOptions) {}
 
   start(): void {
+    const virtual = this.opts.boards.find((b) => b.port === 'virtual');
+    if (virtual && !this.opts.openVirtual)
+      throw new Error(
+        `board ${virtual.id} has port "virtual" but no virtual board opener was passed (startHub option boards.openVirtual; simulators export openVirtualBoard)`,
+      );
     for (const cfg of this.opts.boards) {
       const conn: BoardConnection = new BoardConnection(cfg, {
         log: this.opts.log,
@@ -53,9 +59,7 @@ export class BoardManager {
           );
           return findArduinoPort(taken);
         },
-        openVirtual:
-          this.opts.openVirtual ??
-          ((b) => new VirtualSerialPort(virtualBoardFor(b.sensors), `virtual:${b.id}`)),
+        openVirtual: this.opts.openVirtual,
       });
       this.#connections.push(conn);
       conn.start();

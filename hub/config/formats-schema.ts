@@ -96,7 +96,8 @@ export const registrySchema = z.strictObject({
   maxDevices: z.number().int().min(1).max(10_000_000).default(10_000),
   /**
    * Sensors per device at most; a new sensor past it is quarantined as sensor_limit.
-   * 1000: above any real device or gateway, and above the benchmark's 500 per client.
+   * 1000: above any real device or gateway, and above the sensors per device of the
+   * ingest benchmark (tests/support/bench-load.ts), which must not hit the limit.
    */
   maxSensorsPerDevice: z.number().int().min(1).max(1_000_000).default(1000),
 });

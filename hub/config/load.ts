@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
-import { HubError } from '../errors.js';
+import { HubError } from '../core/errors.js';
 import { applyEnv, dotted } from './env.js';
 import { configSchema, type HubConfig, type HubConfigInput, PARSED_CONFIG } from './schema.js';
 

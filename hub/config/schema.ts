@@ -99,7 +99,7 @@ const influx = z.strictObject({
   managed: managed.default(managed.parse({})),
 });
 
-// --- durable spool and retention (issue 5) ---
+// --- durable spool and retention ---
 const spool = z.strictObject({
   /** LMDB folder; default <dataDir>/spool. */
   dir: z.string().optional(),
@@ -143,7 +143,7 @@ const retention = z.strictObject({
   /** Per-hour mean/min/max/count, retention policy "rollup_1h". */
   hour: rpDuration.default('INF'),
 });
-// --- end issue 5 block ---
+// --- end of spool and retention ---
 
 const device = z.strictObject({
   id,

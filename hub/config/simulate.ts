@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { SIM_FORMAT_NAMES, type SimFormat } from '../../simulators/formats.js';
-import { SIGNAL_KINDS, type SignalKind } from '../../simulators/signals.js';
+import { SIGNAL_KINDS, SIM_FORMAT_NAMES, type SignalKind } from '../core/simulation.js';
 import { duration, id } from './common.js';
 import { applyEnv, coerceEnv, dotted, envKeys } from './env.js';
 import { type Env, validate } from './load.js';
@@ -24,7 +23,7 @@ export const simulateSchema = z.strictObject({
   rate: z
     .number({ error: (iss) => (iss.input === undefined ? 'rate is required' : 'rate must be a number > 0') })
     .positive({ error: 'rate must be a number > 0' }),
-  format: z.enum(SIM_FORMAT_NAMES as [SimFormat, ...SimFormat[]]).default('plain'),
+  format: z.enum(SIM_FORMAT_NAMES).default('plain'),
   seed: whole('seed').default(1),
   /** The broker to publish to. */
   url: z.url({ protocol: /^(mqtts?|wss?|tcp)$/ }).default('mqtt://127.0.0.1:1883'),

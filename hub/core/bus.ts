@@ -16,10 +16,12 @@ export interface HubEvents {
   readings: [readings: readonly Reading[]];
   /** Something could not be read; it is kept with its reason. */
   quarantine: [entry: QuarantineEntry];
-  /** A device's availability changed. */
+  /**
+   * A device's availability changed. A single sensor's staleness has no event: it is the
+   * `stale` flag in the registry (GET /api/devices), and a device whose sensors are all
+   * stale turns `stale` here.
+   */
   availability: [device: string, state: Availability, ts: number];
-  /** A sensor missed its expected interval (stale = true), or reported again (false). */
-  stale: [device: string, sensor: string, stale: boolean, ts: number];
   /** Storage confirmed a batch. */
   stored: [count: number];
 }

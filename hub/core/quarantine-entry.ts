@@ -1,4 +1,4 @@
-import type { QuarantineReason } from '../errors.js';
+import type { QuarantineReason } from './errors.js';
 
 /** What the hub could not read, kept with the raw bytes and the reason. */
 export interface QuarantineEntry {

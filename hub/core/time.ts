@@ -1,4 +1,4 @@
-import { RejectError } from '../errors.js';
+import { RejectError } from './errors.js';
 
 /** A decimal number as text: "21.5", "-3", "1e3" (no hex, no blanks). */
 export const NUMBER = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;

@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
-import { HubError } from '../errors.js';
+import { HubError } from '../core/errors.js';
 
 /**
  * Who may call a route. `token` (the default of every route, also of routes added by

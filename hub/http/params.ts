@@ -1,6 +1,6 @@
 import { z } from 'zod';
+import { HubError } from '../core/errors.js';
 import { ID_PATTERN } from '../core/reading.js';
-import { HubError } from '../errors.js';
 
 /**
  * Query values are text, given once, and short: a repeated key arrives as an array,

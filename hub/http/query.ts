@@ -1,7 +1,7 @@
 import { escape as influxEscape } from 'influx';
 import { parseDuration } from '../core/duration.js';
+import { HubError } from '../core/errors.js';
 import { isValidId } from '../core/reading.js';
-import { HubError } from '../errors.js';
 import type { Rollup } from '../storage/retention.js';
 
 export type { Rollup } from '../storage/retention.js';

@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { EventBus } from '../core/bus.js';
-import { HubError } from '../errors.js';
+import { HubError } from '../core/errors.js';
 import { idParam, parseParams } from './params.js';
 
 export interface StreamOptions {

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:net';
 import type { Logger } from 'pino';
+import { HubError } from '../core/errors.js';
 import type { RawMessage } from '../core/raw-message.js';
-import { HubError } from '../errors.js';
 import {
   type Aedes,
   type Client,

@@ -8,9 +8,9 @@ import {
 } from '../../devices/decoder.js';
 import { MetaCache } from '../../devices/meta-cache.js';
 import type { EventBus } from '../core/bus.js';
+import { RejectError } from '../core/errors.js';
 import type { RawMessage } from '../core/raw-message.js';
 import type { Reading, ReadingSource } from '../core/reading.js';
-import { RejectError } from '../errors.js';
 import type { Quarantine } from '../quarantine.js';
 import { type Draft, STEPS, type Step, type StepContext } from './steps.js';
 

@@ -1,4 +1,4 @@
-import { RejectError } from '../errors.js';
+import { RejectError } from '../core/errors.js';
 import type { Draft, Step, StepContext } from './steps.js';
 
 /** Per-sensor settings the steps read (devices[].sensors.<id> in config). */

@@ -1,9 +1,9 @@
 import type { Candidate } from '../../devices/decoder.js';
+import { RejectError } from '../core/errors.js';
 import { type MetricDef, metricDef, metricFor } from '../core/metrics.js';
 import { isValidId, type Reading } from '../core/reading.js';
 import { NUMBER, parseDeviceTime } from '../core/time.js';
 import { convert, knownUnitCodes, resolveUnit } from '../core/units.js';
-import { RejectError } from '../errors.js';
 import { calibrateStep, type LastReported, reportOnChangeStep, type SensorSettings } from './sensor-steps.js';
 import type { SeriesClock } from './series-clock.js';
 

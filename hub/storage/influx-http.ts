@@ -2,7 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { InfluxDB, escape as influxEscape } from 'influx';
 import type { IBackoffStrategy } from 'influx/lib/src/backoff/backoff.js';
-import { HubError } from '../errors.js';
+import { HubError } from '../core/errors.js';
 
 /** An InfluxQL identifier in double quotes, with quotes and backslashes escaped. */
 export const quoteIdent = (s: string) => influxEscape.quoted(s);

@@ -41,7 +41,7 @@ export interface WriterHooks {
   missingDatabase?(): Promise<void>;
 }
 
-/** Chunks leave the spool once every piece of the batch they were sent in is settled. */
+/** Chunks leave the spool once every piece of the batch they were sent in is written or quarantined. */
 interface AckGroup {
   chunks: Chunk[];
   count: number;
@@ -214,7 +214,7 @@ export class InfluxWriter {
         this.#lastError = undefined;
         this.#setState('ok', undefined);
         this.hooks.stored?.(job.count, performance.now() - started, job.body ? job.ack.chunks : []);
-        this.#settle(job.ack, 1);
+        this.#piecesDone(job.ack, 1);
         break;
       case 'no_database':
         // A fresh or restarted influxd without our database: create it, then retry.
@@ -261,7 +261,8 @@ export class InfluxWriter {
     this.#pump(this.#stopped);
   }
 
-  #settle(ack: AckGroup, pieces: number): void {
+  /** Counts pieces of a batch as written or quarantined; the last one removes its chunks from the spool. */
+  #piecesDone(ack: AckGroup, pieces: number): void {
     ack.open -= pieces;
     if (ack.open > 0) return;
     this.spool.remove(ack.chunks);
@@ -285,7 +286,7 @@ export class InfluxWriter {
     this.log.warn({ reason, points: out.length, detail }, 'points refused by InfluxDB, quarantined');
     this.hooks.quarantined?.(out, reason, detail);
     const rest = lines.filter((l) => !bad(l));
-    if (rest.length === 0) this.#settle(job.ack, 1);
+    if (rest.length === 0) this.#piecesDone(job.ack, 1);
     else this.#retry.unshift({ ack: job.ack, lines: rest, count: rest.length });
   }
 
@@ -295,7 +296,7 @@ export class InfluxWriter {
     if (lines.length <= 1) {
       this.log.warn({ reason, detail }, 'point refused by InfluxDB, quarantined');
       this.hooks.quarantined?.(lines, reason, detail);
-      this.#settle(job.ack, 1);
+      this.#piecesDone(job.ack, 1);
       return;
     }
     const mid = Math.ceil(lines.length / 2);
@@ -342,9 +343,12 @@ export class InfluxWriter {
    * Writes what is spooled (and what is about to be committed) and waits until InfluxDB
    * confirmed it, or until the timeout. Returns the readings still in the spool.
    */
-  async settle(timeoutMs: number): Promise<number> {
+  async writeAll(timeoutMs: number): Promise<number> {
     const deadline = Date.now() + timeoutMs;
-    while ((this.spool.readings > 0 || this.spool.settling || this.#inFlight > 0) && Date.now() < deadline) {
+    while (
+      (this.spool.readings > 0 || this.spool.committing || this.#inFlight > 0) &&
+      Date.now() < deadline
+    ) {
       this.flushNow();
       await new Promise((r) => setTimeout(r, 20));
     }
@@ -356,13 +360,13 @@ export class InfluxWriter {
    * Whatever is left stays in the spool and is written after the next start.
    */
   async drain(timeoutMs: number): Promise<number> {
-    await this.settle(timeoutMs);
+    await this.writeAll(timeoutMs);
     this.#stopped = true;
     if (this.#timer) clearTimeout(this.#timer);
     if (this.#backoffTimer) clearTimeout(this.#backoffTimer);
     this.#timer = undefined;
     this.#backoffTimer = undefined;
-    // Requests still in flight settle on their own; wait for them briefly so the spool closes cleanly.
+    // Requests still in flight finish on their own; wait for them briefly so the spool closes cleanly.
     const until = Date.now() + 2000;
     while (this.#inFlight > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
     return this.spool.readings;

@@ -2,8 +2,8 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
+import { HubError } from '../core/errors.js';
 import { freePort } from '../core/net.js';
-import { HubError } from '../errors.js';
 import { InfluxHttp } from './influx-http.js';
 
 export interface ManagedInfluxdOptions {

@@ -8,7 +8,7 @@ export type DropReason = 'spool_full' | 'storage_error';
 const NONE: readonly Reading[] = [];
 
 /**
- * Admission into the spool, with the bounds of issue 5: a reading from a QoS 1
+ * Admission into the spool, bounded so that nothing acknowledged is lost: a reading from a QoS 1
  * publish is always appended (its publisher was held back before the pipeline
  * while the spool was full); any other reading (QoS 0, boards) is dropped and
  * counted when the spool is full. The lines of one message are one string.

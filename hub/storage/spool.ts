@@ -88,7 +88,7 @@ function handled(err: unknown): Promise<unknown> {
 }
 
 /**
- * The durable queue between the pipeline and InfluxDB (issue 5). LMDB rather than a
+ * The durable queue between the pipeline and InfluxDB. LMDB rather than a
  * hand-written log: it installs as a prebuilt binary, is crash-safe by design
  * (copy-on-write B-tree, no recovery step), reuses the pages of removed records so
  * the file does not grow without end, and lmdb-js already batches every put of one
@@ -162,7 +162,7 @@ export class Spool {
     return this.#bytes + this.#uncommittedBytes;
   }
   /** True while appended lines are not yet durable (and so not yet counted in `readings`). */
-  get settling(): boolean {
+  get committing(): boolean {
     return this.#group !== undefined || this.#notDurable > 0;
   }
   /** Bytes appended but not yet committed (a bound on what the hub holds in memory). */

@@ -2,6 +2,7 @@ import { controllerFor } from '../../devices/boards/kinds.js';
 import { parsePin } from '../../devices/boards/pins.js';
 import { Bme280 } from './bme280.js';
 import { Bh1750, Ds18b20, Htu21d, type I2cDevice, Sht31d } from './i2c.js';
+import { VirtualSerialPort } from './transport.js';
 import { type Signal, VirtualFirmataBoard } from './virtual-board.js';
 
 /** The subset of a board's config the model needs (hub/config/boards.ts). */
@@ -99,4 +100,15 @@ export function virtualBoardFor(sensors: readonly ModelledSensor[]): VirtualFirm
     }
   });
   return new VirtualFirmataBoard({ signals, i2c, oneWire, models });
+}
+
+/**
+ * Opens a configured `port: virtual` board in process: the virtual-board opener the CLI
+ * and tests pass to startHub (option boards.openVirtual).
+ */
+export function openVirtualBoard(board: {
+  id: string;
+  sensors: readonly ModelledSensor[];
+}): VirtualSerialPort {
+  return new VirtualSerialPort(virtualBoardFor(board.sensors), `virtual:${board.id}`);
 }

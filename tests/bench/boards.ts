@@ -1,5 +1,5 @@
 /**
- * npm run bench -- boards (issue 3, "Measure"):
+ * npm run bench -- boards:
  * 1. samples per second one board delivers into the pipeline: a virtual board with
  *    6 analog pins sampled every 20 ms, through Johnny-Five and the pipeline steps;
  * 2. time from plug-in to first reading with StandardFirmata in the AVR emulator:

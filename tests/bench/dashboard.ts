@@ -1,5 +1,5 @@
 /**
- * Dashboard benchmark (issue 6): 500 simulated devices x 3 sensors at 2,000 readings/s
+ * Dashboard benchmark: 500 simulated devices x 3 sensors at 2,000 readings/s
  * through the real MQTT broker and hub; Debian's Chromium loads the overview.
  * Prints time to first useful paint (first live value drawn) and the main thread's
  * busy share (CDP Performance.TaskDuration over wall time) while readings stream in.

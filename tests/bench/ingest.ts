@@ -1,4 +1,4 @@
-// End-to-end ingest benchmark (issue 5): MQTT publishers in a separate process -> hub
+// End-to-end ingest benchmark: MQTT publishers in a separate process -> hub
 // (child process) -> InfluxDB, counts verified in InfluxDB; and in the same run Mosquitto
 // merely forwarding the same load to one subscriber. Prints medians over BENCH_RUNS runs.
 // Each run starts a new hub, sends it a warm-up burst of a third of the load, then

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { parseConfig } from '../../hub/config/load.js';
 import { startHub } from '../../hub/hub.js';
-import { readingsAccepted } from '../../hub/metrics.js';
+import { readingsAccepted } from '../../hub/prometheus.js';
 import { type BenchKind, median, payloadFor, topicFor } from '../support/bench-load.js';
 import { startTestInfluxd, uniqueDb } from '../support/influxd.js';
 

@@ -1,5 +1,5 @@
 /**
- * Issue 3 with real firmware: StandardFirmata on an emulated ATmega328P, a real
+ * Boards with real firmware: StandardFirmata on an emulated ATmega328P, a real
  * hub (broker, pipeline, writer) and a real influxd.
  */
 import mqtt from 'mqtt';

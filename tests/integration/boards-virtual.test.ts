@@ -1,5 +1,5 @@
 /**
- * Issue 3 with the virtual board: every sensor kind, including I2C parts (BME280,
+ * Boards without hardware, on the virtual board: every sensor kind, including I2C parts (BME280,
  * SHT31-D, HTU21D) and a 1-Wire DS18B20, through a real hub into a real influxd;
  * then the virtual board on a pty, through the real serial port stack.
  */

@@ -19,9 +19,9 @@ afterAll(async () => {
 const metric = (text: string, name: string) =>
   Number(new RegExp(`^${name} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
 
-// Issue 5: a QoS 0 burst must not keep the hub's event loop to itself. The hub answers
+// A QoS 0 burst must not keep the hub's event loop to itself. The hub answers
 // HTTP and writes to InfluxDB while it is still reading the burst, instead of after it
-// (which left readings waiting in the spool for seconds).
+// (else readings would wait in the spool for seconds).
 test('during a QoS 0 burst the hub answers HTTP and writes to InfluxDB before the burst is read', async () => {
   const database = uniqueDb('burst');
   const hub = await startHubChild({

@@ -67,6 +67,41 @@ describe('sensor-hub command', () => {
     expect(await exited).toBe(0);
   });
 
+  it('demo: its virtual board comes online and sends readings, next to the simulated fleet', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hub-demo-'));
+    const httpPort = await freePort();
+    const demo = spawn('node', [...CLI, 'demo', '--devices', '1'], {
+      cwd: process.cwd(),
+      env: {
+        ...process.env,
+        HUB_MQTT_PORT: String(await freePort()),
+        HUB_HTTP_PORT: String(httpPort),
+        HUB_DATA_DIR: dir,
+        HUB_INFLUX_MANAGED_DATA_DIR: join(dir, 'influxdb'),
+      },
+    });
+    children.push(demo);
+    let stderr = '';
+    demo.stderr.on('data', (c) => (stderr += c));
+    await eventually(() => stderr.includes('sensor-hub ready'), 30_000, 50);
+    type Listed = { id: string; state: string; sensors: Record<string, unknown> };
+    const devices = await eventually(async () => {
+      const body = (await (await fetch(`http://127.0.0.1:${httpPort}/api/devices`)).json()) as {
+        devices: Listed[];
+      };
+      const board = body.devices.find((d) => d.id === 'demo-board');
+      const fleet = body.devices.find((d) => /^demo-\d+$/.test(d.id));
+      return board?.state === 'online' && Object.keys(board.sensors).length > 0 && fleet
+        ? body.devices
+        : undefined;
+    }, 15_000);
+    expect(devices.map((d) => d.id)).toContain('demo-board');
+
+    const exited = new Promise<number | null>((r) => demo.on('exit', (code) => r(code)));
+    demo.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  });
+
   it('check-config: prints every error with its path and exits 2', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'hub-cli-'));
     const file = join(dir, 'hub.yaml');

@@ -14,7 +14,7 @@ afterAll(async () => {
   await influx?.stop();
 });
 
-// Issue 5: a kill -9 of the hub loses no reading whose PUBACK a device received.
+// An acknowledgement is a promise: a kill -9 of the hub loses no reading whose PUBACK a device received.
 test('kill -9 of the hub under QoS 1 load: after a restart every acknowledged reading is stored, none twice', async () => {
   const database = uniqueDb();
   const config = {

@@ -1,6 +1,6 @@
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DeviceState } from '../../hub/registry.js';
+import type { DeviceState } from '../../hub/core/device-state.js';
 import { simulateFleet } from '../../simulators/fleet.js';
 import { eventually, startTestHub } from '../support/hub.js';
 import { startTestInfluxd, type TestInfluxd } from '../support/influxd.js';

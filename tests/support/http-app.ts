@@ -5,7 +5,7 @@ import { pino } from 'pino';
 import { EventBus } from '../../hub/core/bus.js';
 import type { Reading } from '../../hub/core/reading.js';
 import { type HttpDeps, startHttp } from '../../hub/http/server.js';
-import { createMetrics } from '../../hub/metrics.js';
+import { createMetrics } from '../../hub/prometheus.js';
 import { Quarantine } from '../../hub/quarantine.js';
 import { DeviceRegistry } from '../../hub/registry.js';
 import type { InfluxHttp } from '../../hub/storage/influx-http.js';

@@ -15,7 +15,7 @@ import {
 import { hubProcessFlags, processSchema } from '../../hub/config/process.js';
 import { configSchema, type HubConfigInput } from '../../hub/config/schema.js';
 import { loadSimulateOptions, SIMULATE_ENV_PREFIX, simulateSchema } from '../../hub/config/simulate.js';
-import { HubError } from '../../hub/errors.js';
+import { HubError } from '../../hub/core/errors.js';
 import { startHub } from '../../hub/hub.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'hub-config-'));

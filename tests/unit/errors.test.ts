@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { HUB_ERRORS, QUARANTINE_REASONS } from '../../hub/errors.js';
+import { HUB_ERRORS, QUARANTINE_REASONS } from '../../hub/core/errors.js';
 
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
 /** A README table row that starts with the code and says something about it. */

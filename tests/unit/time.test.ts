@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { RejectError } from '../../hub/core/errors.js';
 import { parseDeviceTime } from '../../hub/core/time.js';
-import { RejectError } from '../../hub/errors.js';
 
 describe('device times', () => {
   it('reads zone-less ISO times as UTC by default, as Telegraf does', () => {

@@ -1,34 +1,13 @@
-/** The hub's HTTP API as the dashboard uses it. Types mirror hub/registry.ts and hub/http/*. */
+/** The hub's HTTP API as the dashboard uses it. Device, reading and quarantine types come from the hub's kernel; the rest mirror hub/http/*. */
 
 // Type-only imports (erased from the bundle): the page and the hub cannot disagree on these.
+import type { DeviceState, SensorState } from '../../../hub/core/device-state.js';
 import type { QuarantineEntry } from '../../../hub/core/quarantine-entry.js';
 import type { Reading } from '../../../hub/core/reading.js';
 
-export type { QuarantineEntry, Reading };
+export type { DeviceState, QuarantineEntry, Reading, SensorState };
 
-export type DeviceStateName = 'online' | 'stale' | 'offline' | 'unknown';
-
-export interface SensorState {
-  sensor: string;
-  metric: string;
-  unit: string;
-  value: number;
-  ts: number;
-  lastSeen: number;
-  quality: string;
-}
-
-export interface DeviceState {
-  id: string;
-  name?: string;
-  location?: string;
-  tags: Record<string, string>;
-  source?: string;
-  state: DeviceStateName;
-  lastSeen?: number;
-  restored?: boolean;
-  sensors: Record<string, SensorState>;
-}
+export type DeviceStateName = DeviceState['state'];
 
 export interface HistoryPoint {
   ts: number;

@@ -120,13 +120,29 @@ export class LiveStore {
     this.received++;
     let d = this.devices.get(r.device);
     if (!d) {
-      d = { id: r.device, tags: {}, source: r.source, state: 'online', sensors: {} };
+      // A sensor id is external: "__proto__" must stay an own key, as in the hub's JSON.
+      d = {
+        id: r.device,
+        tags: {},
+        source: r.source,
+        state: 'online',
+        firstSeen: Date.now(),
+        lastSeen: undefined,
+        sensors: Object.create(null) as DeviceState['sensors'],
+      };
       this.devices.set(r.device, d);
     }
     d.state = 'online';
     d.lastSeen = Date.now();
     d.restored = false;
-    d.sensors[r.sensor] = { ...r, lastSeen: d.lastSeen };
+    const known = d.sensors[r.sensor];
+    d.sensors[r.sensor] = {
+      ...r,
+      lastSeen: d.lastSeen,
+      stale: false,
+      expectedInterval: known?.expectedInterval ?? null,
+      intervalSource: known?.intervalSource ?? null,
+    };
     this.#addToTrend(`${r.device}/${r.sensor}`, r.ts, r.value);
     for (const l of this.#readingListeners) l(r);
     this.#mark(r.device);

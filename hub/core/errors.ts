@@ -47,7 +47,7 @@ export const QUARANTINE_REASONS = {
     'A reading of a new device while the registry holds registry.maxDevices devices; known devices keep working.',
   sensor_limit:
     'A reading of a new sensor of a device that has registry.maxSensorsPerDevice sensors; its known sensors keep working.',
-  // Points InfluxDB refused for good (issue 5): they leave the spool into the quarantine.
+  // Points InfluxDB refused for good: retrying cannot help, so they leave the spool into the quarantine.
   influx_type_conflict:
     'InfluxDB refused the point: its measurement already has a field `value` of another type (written by another tool).',
   influx_retention: 'InfluxDB refused the point: its time is older than the raw retention policy keeps.',

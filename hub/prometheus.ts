@@ -134,7 +134,7 @@ export function createMetrics() {
       labelNames: ['state'] as const,
       registers: [registry],
     }),
-    // --- durable spool (issue 5) ---
+    // --- durable spool: what is waiting for InfluxDB, and whether it can still take more ---
     spoolReadings: new Gauge({
       name: 'hub_spool_readings',
       help: 'Readings on disk in the spool, not yet confirmed by InfluxDB',
