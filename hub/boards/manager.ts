@@ -14,6 +14,8 @@ export interface BoardManagerOptions {
   log: Logger;
   ingestCandidates(candidates: readonly Candidate[], source: 'firmata', receivedAt: number): IngestResult;
   setState(device: string, state: Availability): void;
+  /** Forgets a board's last stored values on (re)connect, so its first sample is always stored. */
+  forgetReported?: ((device: string) => void) | undefined;
   /** Overrides how `port: virtual` boards are made (tests, benchmarks). */
   openVirtual?: ((board: BoardConfig) => Transport) | undefined;
   retryMs?: number;
@@ -46,6 +48,7 @@ export class BoardManager {
           this.#state.set(cfg.id, state);
           this.opts.setState(cfg.id, state);
         },
+        forgetReported: () => this.opts.forgetReported?.(cfg.id),
         resolvePath: async (b): Promise<string | undefined> => {
           if (b.port !== 'auto') return b.port;
           const taken = new Set<string>(
