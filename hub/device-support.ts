@@ -1,8 +1,9 @@
 import { buildDecoders } from '../devices/decoders/index.js';
 import { MetaCache } from '../devices/meta-cache.js';
+import { boardSensorSettings } from './config/boards.js';
 import type { HubConfig } from './config/schema.js';
 import type { PipelineOptions } from './pipeline/pipeline.js';
-import { LastReported } from './pipeline/sensor-steps.js';
+import { LastReported, type SensorSettings } from './pipeline/sensor-steps.js';
 import type { StepContext } from './pipeline/steps.js';
 import type { RegistryOptions } from './registry.js';
 
@@ -26,9 +27,7 @@ export function registryOptions(config: HubConfig): RegistryOptions {
 export function formatPipelineParts(
   config: HubConfig,
 ): Pick<PipelineOptions, 'decoders' | 'meta'> & Omit<StepContext, 'deviceTags' | 'clock'> {
-  const settings = new Map(
-    config.devices.flatMap((d) => Object.entries(d.sensors).map(([s, v]) => [`${d.id}/${s}`, v] as const)),
-  );
+  const settings = sensorSettingsOf(config);
   return {
     decoders: buildDecoders({
       mappings: config.formats.mappings,
@@ -42,4 +41,21 @@ export function formatPipelineParts(
     sensorSettings: settings.size > 0 ? (device, sensor) => settings.get(`${device}/${sensor}`) : undefined,
     lastReported: new LastReported(),
   };
+}
+
+/**
+ * Calibration and report-on-change per `<device>/<sensor>`: devices[].sensors, with a
+ * board sensor's shorthand (calibration, deadband, heartbeat) mapped onto the same
+ * settings, so a board's reading and an MQTT one go through the same steps. The schema
+ * has refused a setting made in both places.
+ */
+export function sensorSettingsOf(config: Pick<HubConfig, 'devices' | 'boards'>): Map<string, SensorSettings> {
+  const settings = new Map<string, SensorSettings>(
+    config.devices.flatMap((d) => Object.entries(d.sensors).map(([s, v]) => [`${d.id}/${s}`, v] as const)),
+  );
+  for (const { device, sensor, settings: short } of boardSensorSettings(config.boards)) {
+    const k = `${device}/${sensor}`;
+    settings.set(k, { ...(settings.get(k) ?? { offset: 0, factor: 1 }), ...short });
+  }
+  return settings;
 }

@@ -390,6 +390,7 @@ export async function startHub(config: HubConfig, opts: StartOptions = {}): Prom
       log: log.child({ module: 'boards' }),
       ingestCandidates: (cs, source, at) => applyResult(pipeline.ingestCandidates(cs, source, at)),
       setState: (device, state) => registry.setState(device, state),
+      forgetReported: (device) => formatContext.lastReported?.forgetDevice(device),
       ...opts.boards,
     });
     boards.start();

@@ -12,6 +12,8 @@ export interface ConnectionDeps {
   log: Logger;
   ingest(candidates: Candidate[], receivedAt: number): void;
   setState(state: Availability): void;
+  /** Called on each (re)connect, before the first sample: report-on-change starts afresh. */
+  forgetReported?: (() => void) | undefined;
   /** Resolves the serial path for port "auto"; undefined when no port is found. */
   resolvePath(board: BoardConfig): Promise<string | undefined>;
   /** In-process transports (port "virtual"); undefined: open the serial path. */
@@ -113,9 +115,9 @@ export class BoardConnection {
     try {
       const { firmware } = await session.ready;
       if (this.#abort.signal.aborted) throw new Error('stopped');
+      this.deps.forgetReported?.();
       this.cfg.sensors.forEach((s, i) => {
         const sampler = this.#samplers[i]!;
-        sampler.reset();
         session.addComponent(componentSpec(s), (values, ts) => {
           const candidates = sampler.sample(values, ts);
           if (candidates.length > 0) this.deps.ingest(candidates, ts);

@@ -12,6 +12,8 @@ export interface BoardManagerOptions {
   log: Logger;
   ingestCandidates(candidates: readonly Candidate[], source: 'firmata', receivedAt: number): IngestResult;
   setState(device: string, state: Availability): void;
+  /** Forgets a board's last stored values on (re)connect, so its first sample is always stored. */
+  forgetReported?: ((device: string) => void) | undefined;
   /**
    * How `port: virtual` boards are made; the service has none of its own, so the entry
    * points that offer virtual boards (the CLI, tests) pass simulators' openVirtualBoard.
@@ -52,6 +54,7 @@ export class BoardManager {
           this.#state.set(cfg.id, state);
           this.opts.setState(cfg.id, state);
         },
+        forgetReported: () => this.opts.forgetReported?.(cfg.id),
         resolvePath: async (b): Promise<string | undefined> => {
           if (b.port !== 'auto') return b.port;
           const taken = new Set<string>(

@@ -1,6 +1,6 @@
 import { type ControllerDef, controllerFor, parsePin } from '../../devices/boards/index.js';
 import type { Candidate } from '../../devices/decoder.js';
-import type { BoardSensorConfig } from '../config/boards.js';
+import { type BoardSensorConfig, type SensorSeries, seriesOf } from '../config/boards.js';
 import type { ComponentSpec } from './johnny-five.js';
 
 /** The raw range of a 10-bit ADC (ATmega328P), which `scale:` maps from. */
@@ -31,36 +31,25 @@ export function componentSpec(s: BoardSensorConfig): ComponentSpec {
 }
 
 /**
- * Turns a sensor's raw samples into candidates: factor, scale, calibration, then
- * report-on-change with a deadband (and a heartbeat). Each output keeps its own
- * last reported value; reset() forgets them after a reconnect, since a gap is a gap.
+ * Turns a sensor's raw samples into candidates: factor, inversion, scale. Nothing
+ * else: calibration and report-on-change (a board's calibration, deadband and
+ * heartbeat) are the pipeline's steps, the same as for MQTT devices.
  */
 export class SensorSampler {
   readonly #ctrl: ControllerDef;
-  readonly #last: Array<{ value: number; at: number } | undefined> = [];
 
   /** Per output, worked out once: the series it feeds (sensor, metric, unit). */
-  readonly #names: Array<{ sensor: string; metric: string; unit: string | undefined }>;
+  readonly #names: SensorSeries[];
 
   constructor(
     private readonly device: string,
     private readonly cfg: BoardSensorConfig,
   ) {
     this.#ctrl = controllerOf(cfg);
-    const many = this.#ctrl.outputs.length > 1;
-    this.#names = this.#ctrl.outputs.map((o) => ({
-      // Several readings of one part: "<id>.<metric>" keeps each its own series.
-      sensor: many ? `${cfg.id}.${o.metric}` : cfg.id,
-      metric: many ? o.metric : (cfg.metric ?? o.metric),
-      unit: many ? o.unit : (cfg.unit ?? (cfg.metric ? undefined : o.unit)),
-    }));
+    this.#names = seriesOf(cfg.id, cfg);
   }
 
-  reset(): void {
-    this.#last.length = 0;
-  }
-
-  sample(values: ReadonlyArray<number | null>, ts: number): Candidate[] {
+  sample(values: ReadonlyArray<number | null>, _ts?: number): Candidate[] {
     const out: Candidate[] = [];
     this.#ctrl.outputs.forEach((o, i) => {
       const raw = values[i];
@@ -71,13 +60,6 @@ export class SensorSampler {
         const [lo, hi] = this.cfg.scale;
         v = lo + (v / ADC_MAX) * (hi - lo);
       }
-      if (this.cfg.calibration) v = v * this.cfg.calibration.gain + this.cfg.calibration.offset;
-      const last = this.#last[i];
-      if (!this.#ctrl.edges && last && this.cfg.deadband > 0) {
-        const quiet = this.cfg.heartbeat === undefined || ts - last.at < this.cfg.heartbeat;
-        if (Math.abs(v - last.value) < this.cfg.deadband && quiet) return;
-      }
-      this.#last[i] = { value: v, at: ts };
       const { sensor, metric, unit } = this.#names[i]!;
       out.push({
         device: this.device,

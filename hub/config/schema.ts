@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { PROTOCOL_MAX_PACKET } from '../mqtt/framing.js';
-import { board, checkBoards } from './boards.js';
+import { board, checkBoardSettings, checkBoards } from './boards.js';
 import { duration, id } from './common.js';
 import {
   deviceSensorFields,
@@ -202,6 +202,7 @@ export const configSchema = z
       });
     }
     for (const issue of checkBoards(c.boards)) ctx.addIssue({ code: 'custom', ...issue });
+    for (const issue of checkBoardSettings(c.boards, c.devices)) ctx.addIssue({ code: 'custom', ...issue });
     const seen = new Set<string>();
     c.devices.forEach((d, i) => {
       if (seen.has(d.id))

@@ -9,7 +9,10 @@ export interface SensorSettings {
   maxSilence?: number | undefined;
 }
 
-/** Ten minutes: a value that does not change is still stored this often when a deadband is set. */
+/**
+ * Ten minutes: a value that does not change is still stored this often when a deadband
+ * is set (a board's `heartbeat`, a device sensor's `maxSilence`).
+ */
 export const DEFAULT_MAX_SILENCE_MS = 10 * 60_000;
 
 /**
@@ -23,6 +26,14 @@ export class LastReported {
   }
   set(k: string, value: number, ts: number) {
     this.#last.set(k, { value, ts });
+  }
+  /**
+   * Forgets a device's last stored values: its next reading is stored whatever it is.
+   * A board that reconnects starts afresh, since a gap is a gap.
+   */
+  forgetDevice(device: string) {
+    const prefix = `${device}/`;
+    for (const k of this.#last.keys()) if (k.startsWith(prefix)) this.#last.delete(k);
   }
 }
 

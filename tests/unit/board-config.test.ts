@@ -81,7 +81,9 @@ describe('board config checks', () => {
       },
       env: {},
     });
-    expect(c.boards[0]!.sensors[1]).toMatchObject({ every: 1000, deadband: 0, invert: false });
+    expect(c.boards[0]!.sensors[1]).toMatchObject({ every: 1000, invert: false });
+    // No deadband unless set: a deadband of 0 drops exact repeats, as for devices[].sensors.
+    expect(c.boards[0]!.sensors[1]!.deadband).toBeUndefined();
     expect(c.boards[0]!.baudRate).toBe(57_600);
     expect(loadConfig({ overrides: { boards: [{ id: 'b' }] }, env: {} }).boards[0]!.port).toBe('auto');
   });

@@ -1,17 +1,51 @@
+import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { componentSpec, SensorSampler } from '../../hub/boards/sensor.js';
 import { boardSensor } from '../../hub/config/boards.js';
+import { parseConfig } from '../../hub/config/load.js';
+import { EventBus } from '../../hub/core/bus.js';
+import { formatPipelineParts } from '../../hub/device-support.js';
+import { Pipeline } from '../../hub/pipeline/pipeline.js';
+import { SeriesClock } from '../../hub/pipeline/series-clock.js';
+import { Quarantine } from '../../hub/quarantine.js';
 
 const sensor = (input: Record<string, unknown>) => boardSensor.parse({ id: 's', ...input });
 
+/** A board 'b' with one sensor, its sampler and the pipeline its candidates go through. */
+function boardPath(input: { type: string } & Record<string, unknown>) {
+  const config = parseConfig({ boards: [{ id: 'b', port: 'virtual', sensors: [{ id: 's', ...input }] }] });
+  const log = pino({ level: 'silent' });
+  const bus = new EventBus(log);
+  const { decoders, meta, ...context } = formatPipelineParts(config);
+  const pipeline = new Pipeline({
+    decoders,
+    meta,
+    quarantine: new Quarantine(bus, log),
+    bus,
+    maxPayloadBytes: 1024,
+    context: { deviceTags: new Map(), clock: new SeriesClock(), ...context },
+  });
+  const sampler = new SensorSampler('b', config.boards[0]!.sensors[0]!);
+  return {
+    stored: (values: ReadonlyArray<number | null>, ts: number) =>
+      pipeline.ingestCandidates(sampler.sample(values, ts), 'firmata', ts).readings,
+    reconnect: () => context.lastReported?.forgetDevice('b'),
+  };
+}
+
 describe('board sensor sampling', () => {
   it('scales raw counts, then calibrates', () => {
+    const b = boardPath({ type: 'analog', pin: 'A0', scale: [0, 100], calibration: { gain: 2, offset: -1 } });
+    const [c] = b.stored([1023], 1);
+    expect(c).toMatchObject({ device: 'b', sensor: 's', metric: 'analog', unit: '1', value: 199 });
+  });
+
+  it('only samples: scale applies, calibration is left to the pipeline', () => {
     const s = new SensorSampler(
       'b',
       sensor({ type: 'analog', pin: 'A0', scale: [0, 100], calibration: { gain: 2, offset: -1 } }),
     );
-    const [c] = s.sample([1023], 1);
-    expect(c).toMatchObject({ device: 'b', sensor: 's', metric: 'analog', unit: '1', value: 199 });
+    expect(s.sample([1023], 1)[0]).toMatchObject({ value: 100 });
   });
 
   it('renames the reading of a single-reading part; a metric without unit takes its canonical unit', () => {
@@ -32,18 +66,21 @@ describe('board sensor sampling', () => {
   });
 
   it('reports on change beyond the deadband, and again after the heartbeat', () => {
-    const s = new SensorSampler(
-      'b',
-      sensor({ type: 'thermometer', controller: 'TMP36', pin: 'A1', deadband: 0.5, heartbeat: '10s' }),
-    );
+    const b = boardPath({
+      type: 'thermometer',
+      controller: 'TMP36',
+      pin: 'A1',
+      deadband: 0.5,
+      heartbeat: '10s',
+    });
     const seen = [20, 20.2, 20.4, 20.6, 20.7, 20.2].map((v, i) =>
-      s.sample([v], i * 1000).map((c) => c.value),
+      b.stored([v], i * 1000).map((c) => c.value),
     );
     expect(seen).toEqual([[20], [], [], [20.6], [], []]);
-    expect(s.sample([20.6], 13_000).map((c) => c.value)).toEqual([20.6]);
+    expect(b.stored([20.6], 13_000).map((c) => c.value)).toEqual([20.6]);
     // After a reconnect the first sample is always reported.
-    s.reset();
-    expect(s.sample([20.6], 14_000)).toHaveLength(1);
+    b.reconnect();
+    expect(b.stored([20.6], 14_000)).toHaveLength(1);
   });
 
   it('inverts edge-driven parts on request', () => {
