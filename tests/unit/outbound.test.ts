@@ -38,7 +38,7 @@ const reading = (sensor: string, value = 1): Reading => ({
 const entry = (device: string): QuarantineEntry => ({
   device,
   topic: `sensors/${device}/x`,
-  reason: 'bad_payload',
+  reason: 'not_a_number',
   detail: 'not a number',
   payload: '',
   size: 0,
