@@ -1,6 +1,8 @@
 import { METRIC_TO_HA } from '../devices/ha-classes.js';
 import type { EventBus } from './core/bus.js';
 import type { Reading } from './core/reading.js';
+import { topics } from './core/topics.js';
+import type { HubModule } from './modules/module.js';
 import type { DeviceRegistry } from './registry.js';
 
 export interface DiscoveryOptions {
@@ -16,7 +18,8 @@ export interface DiscoveryOptions {
  * `hub/devices/<device>/availability`. Units are the canonical ones in HA's spelling,
  * so HA never converts twice. Metrics HA has no class for are announced without one.
  */
-export class HomeAssistantDiscovery {
+export class HomeAssistantDiscovery implements HubModule {
+  readonly name = 'homeassistant';
   readonly #announced = new Set<string>();
 
   constructor(
@@ -48,8 +51,8 @@ export class HomeAssistantDiscovery {
       name: r.sensor,
       unique_id: `sensorhub_${r.device}_${objectId}`,
       object_id: `${r.device}_${objectId}`,
-      state_topic: `hub/readings/${r.device}/${r.sensor}`,
-      availability_topic: `hub/devices/${r.device}/availability`,
+      state_topic: topics.reading(r.device, r.sensor),
+      availability_topic: topics.availability(r.device),
       device: {
         identifiers: [`sensorhub_${r.device}`],
         name: dev?.name ?? r.device,

@@ -8,16 +8,12 @@ export type DropReason = 'spool_full' | 'storage_error';
 const NONE: readonly Reading[] = [];
 
 /**
- * Admission into the spool, bounded so that nothing acknowledged is lost: a reading from a QoS 1
- * publish is always appended (its publisher was held back before the pipeline
- * while the spool was full); any other reading (QoS 0, boards) is dropped and
- * counted when the spool is full. The lines of one message are one string.
+ * Admission into the spool: a reading from a QoS 1 publish is always appended (its
+ * publisher was held back before the pipeline while the spool was full); any other
+ * reading (QoS 0, boards) is dropped and counted when the spool is full, so memory and
+ * disk stay bounded. The lines of one message are one record.
  */
 export class SpoolSink {
-  /** QoS of the message being ingested now (the pipeline runs synchronously). */
-  qos: 0 | 1 | 2 = 0;
-  /** The commit promise of the last append: a publish's PUBACK waits for it. */
-  #last: Promise<void> | undefined;
   /** The readings being appended (one writer function for all, not a closure per message). */
   #readings: readonly Reading[] = NONE;
   readonly #write = (buf: Buffer, at: number): number => {
@@ -32,32 +28,37 @@ export class SpoolSink {
     private readonly dropped: (n: number, reason: DropReason) => void,
   ) {}
 
-  accept(rs: readonly Reading[]): void {
-    if (this.qos === 0 && this.spool.full) {
-      this.dropped(rs.length, 'spool_full');
-      return;
-    }
-    this.#readings = rs;
-    this.#last = this.spool.appendWith(rs.length, this.#write, this.qos > 0);
-    this.#readings = NONE;
+  /** Whether a QoS 1/2 publish must wait for room before it is decoded. */
+  get full(): boolean {
+    return this.spool.full;
+  }
+
+  waitForRoom(): Promise<void> {
+    return this.spool.waitForRoom();
   }
 
   /**
-   * What a publish must wait for before it is acknowledged and the next packets of
-   * its connection are read: for QoS 1/2 the commit of its readings; for QoS 0
-   * nothing, unless commits fall behind (then the publisher is slowed too, so the
-   * hub's memory stays bounded).
+   * Appends one message's readings and returns what its publish must wait for before
+   * it is acknowledged and the next packets of its connection are read: for QoS 1/2
+   * the commit of its readings; for QoS 0 nothing, unless commits fall behind (then
+   * the publisher is slowed too, so the hub's memory stays bounded).
    */
-  waitFor(qos: 0 | 1 | 2): Promise<void> | undefined {
-    const last = this.#last;
-    this.#last = undefined;
-    if (qos > 0) return last;
-    if (this.spool.uncommittedBytes > this.spool.opts.maxUncommittedBytes) return last;
+  accept(rs: readonly Reading[], qos: 0 | 1 | 2): Promise<void> | undefined {
+    if (rs.length === 0) return undefined;
+    const spool = this.spool;
+    if (qos === 0 && spool.full) {
+      this.dropped(rs.length, 'spool_full');
+      return undefined;
+    }
+    this.#readings = rs;
+    let committed: Promise<void>;
+    try {
+      committed = spool.appendWith(rs.length, this.#write, qos > 0);
+    } finally {
+      this.#readings = NONE;
+    }
+    if (qos > 0) return committed;
+    if (spool.uncommittedBytes > spool.opts.maxUncommittedBytes) return committed;
     return undefined;
-  }
-
-  /** Called before each message: forget the previous message's append. */
-  reset(): void {
-    this.#last = undefined;
   }
 }

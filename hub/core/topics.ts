@@ -1,0 +1,14 @@
+/**
+ * The hub's outbound MQTT topics (README "MQTT topics"), built in one place so the
+ * publishers, Home Assistant discovery and the docs cannot drift apart.
+ */
+export const topics = {
+  /** Every canonical reading copy starts with this; a subscriber check uses it as a prefix. */
+  readingsRoot: 'hub/readings',
+  reading: (device: string, sensor: string) => `hub/readings/${device}/${sensor}`,
+  /** Retained `online`/`offline`. */
+  availability: (device: string) => `hub/devices/${device}/availability`,
+  quarantine: (device: string) => `hub/quarantine/${device}`,
+  /** The hub's own retained `online`/`offline`. */
+  status: 'hub/status',
+} as const;
