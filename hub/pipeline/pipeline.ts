@@ -49,6 +49,10 @@ const UNHANDLED: IngestResult = Object.freeze({
   availability: NONE,
   duplicates: 0,
 });
+/** A message quarantined as a whole: nothing of it goes on. */
+const REJECTED: IngestResult = Object.freeze({ ...UNHANDLED, rejected: 1, handled: true });
+/** A message its decoder read and found nothing to store in (a status topic, say). */
+const NOTHING: IngestResult = Object.freeze({ ...UNHANDLED, handled: true });
 
 /**
  * decode -> validate ids -> number -> metric -> unit -> calibrate -> range -> time -> admit
@@ -81,14 +85,7 @@ export class Pipeline {
         'payload_too_large',
         `payload of ${msg.payload.length} bytes is over the limit of ${this.opts.maxPayloadBytes} (mqtt.maxPayloadBytes)`,
       );
-      return {
-        readings: NONE,
-        rejected: 1,
-        handled: true,
-        suppressed: NONE,
-        availability: NONE,
-        duplicates: 0,
-      };
+      return REJECTED;
     }
     let decoded: DecodeResult;
     try {
@@ -101,14 +98,7 @@ export class Pipeline {
           ? err
           : new RejectError('invalid_shape', `${decoder.name} could not read it: ${(err as Error).message}`);
       this.opts.quarantine.add(msg, decoder.deviceOf(levels), e.reason, e.message);
-      return {
-        readings: NONE,
-        rejected: 1,
-        handled: true,
-        suppressed: NONE,
-        availability: NONE,
-        duplicates: 0,
-      };
+      return REJECTED;
     }
     return this.#runAll(decoded.candidates, msg, decoded.availability ?? NONE);
   }
@@ -123,15 +113,7 @@ export class Pipeline {
     source: ReadingSource,
     receivedAt = Date.now(),
   ): IngestResult {
-    if (candidates.length === 0)
-      return {
-        readings: NONE,
-        rejected: 0,
-        handled: true,
-        suppressed: NONE,
-        availability: NONE,
-        duplicates: 0,
-      };
+    if (candidates.length === 0) return NOTHING;
     const first = candidates[0]!;
     const msg: RawMessage = {
       topic: `${source}/${first.device}/${first.sensor}`,

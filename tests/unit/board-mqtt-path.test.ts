@@ -1,35 +1,15 @@
-/**
- * One processing path: a board's calibration, deadband and heartbeat are the pipeline's
- * calibrate and report-on-change steps, so a board's samples and the same values sent
- * over MQTT with the equivalent devices[].sensors settings give the same stored readings.
- */
-import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { SensorSampler } from '../../hub/boards/sensor.js';
 import { ConfigError, parseConfig } from '../../hub/config/load.js';
 import type { HubConfigInput } from '../../hub/config/schema.js';
-import { EventBus } from '../../hub/core/bus.js';
 import type { Reading } from '../../hub/core/reading.js';
-import { formatPipelineParts } from '../../hub/device-support.js';
-import { Pipeline } from '../../hub/pipeline/pipeline.js';
-import { SeriesClock } from '../../hub/pipeline/series-clock.js';
-import { Quarantine } from '../../hub/quarantine.js';
+import { pipelineOf } from '../support/pipeline.js';
 
 const T0 = 1_790_000_000_000;
 
 function pipelineFor(input: HubConfigInput) {
   const config = parseConfig(input);
-  const log = pino({ level: 'silent' });
-  const bus = new EventBus(log);
-  const { decoders, meta, ...context } = formatPipelineParts(config);
-  const pipeline = new Pipeline({
-    decoders,
-    meta,
-    quarantine: new Quarantine(bus, log),
-    bus,
-    maxPayloadBytes: 1024,
-    context: { deviceTags: new Map(), clock: new SeriesClock(), ...context },
-  });
+  const { pipeline } = pipelineOf(config);
   return { config, pipeline };
 }
 

@@ -1,30 +1,15 @@
-import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { componentSpec, SensorSampler } from '../../hub/boards/sensor.js';
 import { boardSensor } from '../../hub/config/boards.js';
 import { parseConfig } from '../../hub/config/load.js';
-import { EventBus } from '../../hub/core/bus.js';
-import { formatPipelineParts } from '../../hub/device-support.js';
-import { Pipeline } from '../../hub/pipeline/pipeline.js';
-import { SeriesClock } from '../../hub/pipeline/series-clock.js';
-import { Quarantine } from '../../hub/quarantine.js';
+import { pipelineOf } from '../support/pipeline.js';
 
 const sensor = (input: Record<string, unknown>) => boardSensor.parse({ id: 's', ...input });
 
 /** A board 'b' with one sensor, its sampler and the pipeline its candidates go through. */
 function boardPath(input: { type: string } & Record<string, unknown>) {
   const config = parseConfig({ boards: [{ id: 'b', port: 'virtual', sensors: [{ id: 's', ...input }] }] });
-  const log = pino({ level: 'silent' });
-  const bus = new EventBus(log);
-  const { decoders, meta, ...context } = formatPipelineParts(config);
-  const pipeline = new Pipeline({
-    decoders,
-    meta,
-    quarantine: new Quarantine(bus, log),
-    bus,
-    maxPayloadBytes: 1024,
-    context: { deviceTags: new Map(), clock: new SeriesClock(), ...context },
-  });
+  const { pipeline, context } = pipelineOf(config);
   const sampler = new SensorSampler('b', config.boards[0]!.sensors[0]!);
   return {
     stored: (values: ReadonlyArray<number | null>, ts: number) =>
