@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { eventually, startTestHub } from '../support/hub.js';
+import { eventually, mqttMessage, startTestHub } from '../support/hub.js';
 import { startTestInfluxd, type TestInfluxd } from '../support/influxd.js';
 
 let influx: TestInfluxd;
@@ -24,13 +24,6 @@ afterAll(async () => {
   await influx?.stop();
 });
 
-const msg = (topic: string, payload: string) => ({
-  topic,
-  payload: Buffer.from(payload),
-  receivedAt: Date.now(),
-  source: 'mqtt' as const,
-});
-
 test('InfluxDB refuses the credentials (401): readings stay in the spool, none quarantined; once the user exists every reading lands', async () => {
   const logged: Array<{ module?: string; msg: string }> = [];
   const logger = pino({ level: 'info' }, { write: (l: string) => logged.push(JSON.parse(l)) });
@@ -45,7 +38,7 @@ test('InfluxDB refuses the credentials (401): readings stay in the spool, none q
   try {
     const t0 = Date.now() - 10_000;
     for (let i = 0; i < 500; i++)
-      hub.ingest(msg(`sensors/auth${i % 5}/t`, JSON.stringify({ value: i, ts: t0 + i })));
+      hub.ingest(mqttMessage(`sensors/auth${i % 5}/t`, JSON.stringify({ value: i, ts: t0 + i })));
     const refused = await eventually(async () => {
       const res = await fetch(`${hub.httpUrl}/healthz`);
       const body = (await res.json()) as { influx: { writer: string; lastError: string; queued: number } };

@@ -5,14 +5,7 @@ import { pino } from 'pino';
 import { expect, test } from 'vitest';
 import { parseConfig } from '../../hub/config/load.js';
 import { startHub } from '../../hub/hub.js';
-import { eventually } from '../support/hub.js';
-
-const msg = (topic: string, payload: string) => ({
-  topic,
-  payload: Buffer.from(payload),
-  receivedAt: Date.now(),
-  source: 'mqtt' as const,
-});
+import { eventually, mqttMessage } from '../support/hub.js';
 
 test('the managed influxd is restarted when it dies; readings from before and after all land', async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'hub-managed-'));
@@ -43,13 +36,15 @@ test('the managed influxd is restarted when it dies; readings from before and af
   };
   try {
     const t0 = Date.now() - 10_000;
-    for (let i = 0; i < 200; i++) hub.ingest(msg('sensors/m/a', JSON.stringify({ value: i, ts: t0 + i })));
+    for (let i = 0; i < 200; i++)
+      hub.ingest(mqttMessage('sensors/m/a', JSON.stringify({ value: i, ts: t0 + i })));
     expect(await hub.flush(10_000)).toBe(0);
     const first = (await health()).influxd;
     expect(first).toMatchObject({ running: true, restarts: 0 });
 
     process.kill(first.pid, 'SIGKILL');
-    for (let i = 200; i < 400; i++) hub.ingest(msg('sensors/m/a', JSON.stringify({ value: i, ts: t0 + i })));
+    for (let i = 200; i < 400; i++)
+      hub.ingest(mqttMessage('sensors/m/a', JSON.stringify({ value: i, ts: t0 + i })));
     const back = await eventually(
       async () => {
         const h = (await health()).influxd;

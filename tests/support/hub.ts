@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { loadConfig } from '../../hub/config/load.js';
 import type { HubConfigInput } from '../../hub/config/schema.js';
+import type { RawMessage } from '../../hub/core/raw-message.js';
 import { type HubHandle, type StartOptions, startHub } from '../../hub/hub.js';
 import { uniqueDb } from './influxd.js';
 
@@ -54,3 +55,12 @@ export async function eventually<T>(
     await new Promise((r) => setTimeout(r, stepMs));
   }
 }
+
+/** A message as the broker hands it to ingest, from an MQTT publisher. */
+export const mqttMessage = (topic: string, payload: string, clientId?: string): RawMessage => ({
+  topic,
+  payload: Buffer.from(payload),
+  receivedAt: Date.now(),
+  source: 'mqtt',
+  ...(clientId ? { clientId } : {}),
+});

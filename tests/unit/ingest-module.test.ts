@@ -6,7 +6,6 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../hub/config/load.js';
 import { EventBus } from '../../hub/core/bus.js';
 import type { QuarantineEntry } from '../../hub/core/quarantine-entry.js';
-import type { RawMessage } from '../../hub/core/raw-message.js';
 import { registryOptions } from '../../hub/device-support.js';
 import { IngestModule } from '../../hub/modules/ingest.js';
 import { createMetrics } from '../../hub/prometheus.js';
@@ -14,15 +13,9 @@ import { Quarantine } from '../../hub/quarantine.js';
 import { DeviceRegistry } from '../../hub/registry.js';
 import { Spool } from '../../hub/storage/spool.js';
 import { SpoolSink } from '../../hub/storage/spool-sink.js';
+import { mqttMessage } from '../support/hub.js';
 
 const log = pino({ level: 'silent' });
-const msg = (topic: string, payload: string, clientId?: string): RawMessage => ({
-  topic,
-  payload: Buffer.from(payload),
-  receivedAt: Date.now(),
-  source: 'mqtt',
-  ...(clientId ? { clientId } : {}),
-});
 
 /** Waits (bounded) until the spool has committed n readings. */
 async function committed(n: number): Promise<void> {
@@ -73,7 +66,7 @@ afterEach(async () => {
 
 describe('ingest module, alone with a real spool and no sockets', () => {
   it('holds a QoS 1 publish until its reading is committed to the spool', async () => {
-    const wait = ingest.onMessage(msg('sensors/d1/t', '21.5'), 1);
+    const wait = ingest.onMessage(mqttMessage('sensors/d1/t', '21.5'), 1);
     expect(wait).toBeInstanceOf(Promise);
     // Not committed yet: the commit runs on a later turn, and the PUBACK waits for it.
     expect(spool.readings).toBe(0);
@@ -82,20 +75,20 @@ describe('ingest module, alone with a real spool and no sockets', () => {
   });
 
   it('does not hold a QoS 0 publish, and stores its reading all the same', async () => {
-    expect(ingest.onMessage(msg('sensors/d1/t', '21.5'), 0)).toBeUndefined();
+    expect(ingest.onMessage(mqttMessage('sensors/d1/t', '21.5'), 0)).toBeUndefined();
     expect(spool.readings).toBe(0);
     await committed(1);
   });
 
   it('holds nothing for a publish that gives no reading, whatever its QoS', () => {
-    expect(ingest.onMessage(msg('sensors/d1/t', 'not a number'), 1)).toBeUndefined();
+    expect(ingest.onMessage(mqttMessage('sensors/d1/t', 'not a number'), 1)).toBeUndefined();
     expect(seen.map((e) => e.reason)).toEqual(['not_a_number']);
   });
 
   it('quarantines a topic no decoder reads as unknown_topic, except under the ignore filters', () => {
-    ingest.onMessage(msg('nobody/reads/this/topic/at/all', '1'), 0);
-    ingest.onMessage(msg('ignored/anything', '1'), 0);
-    ingest.ingest(msg('ignored/too/deep', '1'));
+    ingest.onMessage(mqttMessage('nobody/reads/this/topic/at/all', '1'), 0);
+    ingest.onMessage(mqttMessage('ignored/anything', '1'), 0);
+    ingest.ingest(mqttMessage('ignored/too/deep', '1'));
     expect(seen.map((e) => [e.reason, e.topic])).toEqual([
       ['unknown_topic', 'nobody/reads/this/topic/at/all'],
     ]);
@@ -116,7 +109,7 @@ describe('ingest module, alone with a real spool and no sockets', () => {
     const before = bus.listenerCount('quarantine');
     ingest.stop();
     expect(bus.listenerCount('quarantine')).toBe(before - 1);
-    expect(() => ingest.onMessage(msg('sensors/d1/t', '1'), 0)).toThrow(/not started/);
+    expect(() => ingest.onMessage(mqttMessage('sensors/d1/t', '1'), 0)).toThrow(/not started/);
     ingest.start();
   });
 });
