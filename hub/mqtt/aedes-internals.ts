@@ -1,21 +1,56 @@
 /**
- * Every use of Aedes and mqtt-packet, private parts included, in one place. The hub's
- * hot path needs a few fields their typings do not show (the client's parser, its
- * keepalive timer, its read batch count, the broker's client table and persistence);
- * both packages are pinned to an exact version in package.json, and
+ * Every use of Aedes, aedes-persistence and mqtt-packet, private parts included, in one
+ * place. The hub's hot path needs a few fields their typings do not show (the client's
+ * parser, its keepalive timer, its read batch count, the broker's client table and
+ * persistence); the packages are pinned to an exact version in package.json, and
  * tests/unit/aedes-internals.test.ts fails when one of these fields moves or changes
- * shape. Nothing else in the project imports `aedes` or `mqtt-packet`.
+ * shape. Nothing else in the project imports them.
+ *
+ * Aedes 2.0.0-beta.1 (the one Aedes with MQTT 5) was cut before three fixes of 1.2.0;
+ * this file closes each for the hub (see createAedes and handleConnection):
+ * - GHSA-52qw-whmv-87c5: maps keyed by wire strings (client ids, topic filters, broker
+ *   ids) are plain objects, so `constructor` or `__proto__` read back as present;
+ * - GHSA-p8r9-qf8w-p73r: a clean session's stored QoS 2 publishes outlive it;
+ * - GHSA-5jvp-3p2v-5qgf: no bound on QoS 2 publishes awaiting PUBREL (the hub's own
+ *   mqtt.maxAwaitingPubrel in broker.ts bounds them; `maxInflightInbound` is passed on
+ *   for the Aedes versions that know it).
+ * Each fix is harmless once Aedes has its own, so moving to 2.0.0 final is a version bump.
  */
 import type { Duplex } from 'node:stream';
 import { Aedes, type AedesOptions, type AedesPublishPacket, type Client, type PublishPacket } from 'aedes';
+import memoryPersistenceModule from 'aedes-persistence';
 import mqttPacket from 'mqtt-packet';
 import type { Pausable } from './flow-control.js';
 
+// A CommonJS module whose typings declare an ES default export: imported from ESM, the
+// default is module.exports itself, the factory.
+const memoryPersistence = memoryPersistenceModule as unknown as () => object;
+
 export type { Aedes, Client, PublishPacket };
+
+/** MQTT 5 properties of a PUBLISH, as mqtt-packet reads them (the ones the hub looks at). */
+export interface PublishProperties {
+  payloadFormatIndicator?: boolean;
+  messageExpiryInterval?: number;
+  topicAlias?: number;
+  contentType?: string;
+  userProperties?: Record<string, string | string[]>;
+  willDelayInterval?: number;
+  subscriptionIdentifier?: number | number[];
+}
 
 /** The parts of an Aedes client the hub uses that are not in its typings. */
 interface ClientInternals {
-  _parser: { parse(buf: Buffer): number };
+  _parser: {
+    parse(buf: Buffer): number;
+    prependListener(event: 'packet', fn: (packet: { cmd: string; subscriptions?: unknown }) => void): void;
+  };
+  /** Maps keyed by topic filter and by broker id: made null-prototype here (GHSA-52qw-whmv-87c5). */
+  duplicates: Record<string, unknown>;
+  /** MQTT 5 inbound topic aliases of this connection (alias -> topic). */
+  _topicAliases: Map<number, string>;
+  /** MQTT 5: Clean Start of the CONNECT (clean is the session's persistence there). */
+  _cleanStart?: boolean;
   _keepaliveInterval: number;
   _keepaliveTimer: NodeJS.Timeout | null;
   /** Packets of the current socket read not completed yet; the next read starts at 0. */
@@ -32,11 +67,16 @@ interface ClientInternals {
 interface IncomingStore {
   incomingGetPacket(client: Client, packet: { messageId?: number }): Promise<unknown>;
   incomingDelPacket(client: Client, packet: { messageId: number }): Promise<void>;
+  /** Drops every stored QoS 2 publish of the client id (aedes-persistence 11). */
+  cleanIncoming(client: Client): Promise<void>;
 }
 
 interface BrokerInternals {
   maxTopicLevels: number;
   clients: Record<string, Client>;
+  brokers: Record<string, number>;
+  /** Client ids whose session a new connection is taking over right now. */
+  _takingOver?: Set<string>;
   persistence: IncomingStore;
   /** What Aedes calls for a client's publish (its typings know only publish(packet, done)). */
   publish(packet: AedesPublishPacket, client: Client | null, done?: (err?: Error) => void): void;
@@ -50,9 +90,45 @@ const brokerInternals = (a: Aedes) => a as unknown as BrokerInternals;
  * setting: its default is a table of 65,536 two-byte buffers (about 8 MB of heap) made
  * on the first packet written, to save one tiny allocation per PUBACK.
  */
-export async function createAedes(opts: AedesOptions): Promise<Aedes> {
+export async function createAedes(opts: AedesOptions & { maxInflightInbound?: number }): Promise<Aedes> {
   mqttPacket.writeToStream.cacheNumbers = false;
-  return Aedes.createBroker(opts);
+  // aedes-persistence 11 has cleanIncoming (GHSA-p8r9-qf8w-p73r); the 10.x that
+  // 2.0.0-beta.1 depends on does not.
+  const aedes = await Aedes.createBroker({ persistence: memoryPersistence(), ...opts });
+  const b = brokerInternals(aedes);
+  // GHSA-52qw-whmv-87c5: keyed by client ids and broker ids from the wire. Nothing
+  // is connected yet, so both start empty.
+  b.clients = Object.create(null);
+  b.brokers = Object.create(null);
+  guardIncoming(aedes);
+  return aedes;
+}
+
+/**
+ * GHSA-p8r9-qf8w-p73r: the stored QoS 2 publishes of a session end with it [MQTT-3.1.2-4,
+ * MQTT-3.1.2-6]: at a Clean Start (once a takeover of the id is done, as 'client' is
+ * emitted), when a clean session's connection closes, and when a session expires.
+ * Otherwise a new publish reusing a packet id after a clean reconnect is taken for a
+ * resend and not delivered, and clients that never send PUBREL grow the store for ever.
+ */
+function guardIncoming(aedes: Aedes): void {
+  const b = brokerInternals(aedes);
+  const clean = (c: Client) => {
+    b.persistence.cleanIncoming(c).catch((err: unknown) => aedes.emit('error', err));
+  };
+  aedes.on('client', (c) => {
+    const ci = internals(c);
+    if (c.version === 5 ? ci._cleanStart === true : ci.clean !== false) clean(c);
+  });
+  aedes.on('clientDisconnect', (c) => {
+    // A connection taken over hands its session to the new one.
+    const now = b.clients[c.id];
+    if (internals(c).clean !== false && (now === undefined || now === c) && !b._takingOver?.has(c.id))
+      clean(c);
+  });
+  aedes.on('sessionExpired', (c) => {
+    if (b.clients[c.id] === undefined) clean(c);
+  });
 }
 
 /** Whether mqtt-packet's process-wide number cache is on (createAedes turns it off). */
@@ -70,9 +146,34 @@ export function connectedClients(aedes: Aedes): Readonly<Record<string, Client>>
   return brokerInternals(aedes).clients;
 }
 
+/**
+ * A SUBSCRIBE filter Aedes 2.0.0-beta.1 cannot take beside others: its de-duplication of
+ * a SUBSCRIBE's filters builds a plain object, where `__proto__` sets the prototype
+ * (the result is garbage, and the broker throws). Such a filter is refused (SUBACK
+ * failure) when the SUBSCRIBE lists others; alone, it is subscribed normally.
+ */
+export const PROTO_FILTER_STANDIN = '\u0000__proto__';
+
 /** Hands a new connection to Aedes. */
 export function handleConnection(aedes: Aedes, conn: Duplex): Client {
-  return aedes.handle(conn);
+  const client = aedes.handle(conn);
+  const c = internals(client);
+  // GHSA-52qw-whmv-87c5: keyed by topic filters and broker ids from the wire. The
+  // client has read nothing yet (reading starts on a later turn).
+  c.subscriptions = Object.create(null);
+  c.duplicates = Object.create(null);
+  c._parser.prependListener('packet', (packet) => {
+    if (packet.cmd !== 'subscribe' || !Array.isArray(packet.subscriptions)) return;
+    const subs = packet.subscriptions as Array<{ topic: string }>;
+    if (subs.length < 2) return;
+    for (const sub of subs) if (sub.topic === '__proto__') sub.topic = PROTO_FILTER_STANDIN;
+  });
+  return client;
+}
+
+/** The MQTT protocol level of a connected client (3, 4 or 5). */
+export function protocolLevel(client: Client): number {
+  return client.version;
 }
 
 /**

@@ -16,6 +16,7 @@ import {
   isCleanSession,
   maxTopicLevels,
   onIncomingReleased,
+  PROTO_FILTER_STANDIN,
   type PublishPacket,
   publishAsBroker,
   sentDisconnect,
@@ -327,10 +328,15 @@ export class Broker {
       this.#recent.touch(c.id);
       opts.onClientConnect?.(c.id);
     });
+    aedes.authorizeSubscribe = (_client, sub, done) => {
+      if (sub.topic === PROTO_FILTER_STANDIN) return done(null, null);
+      done(null, sub);
+    };
+    // Only granted filters deliver (a SUBACK code of 0x80 or more is a refusal).
     aedes.on('subscribe', (subs, c) =>
       this.#subs.add(
         c.id,
-        subs.map((x) => x.topic),
+        subs.filter((x) => x.qos < 0x80).map((x) => x.topic),
       ),
     );
     aedes.on('unsubscribe', (topics, c) => this.#subs.remove(c.id, topics));
@@ -340,6 +346,7 @@ export class Broker {
       this.#subs.disconnected(c.id, isCleanSession(c));
       opts.onClientDisconnect?.(c.id, sentDisconnect(c));
     });
+    aedes.on('sessionExpired', (c) => this.#subs.remove(c.id));
     aedes.on('clientError', (c, err) => log.debug({ clientId: c.id, err: err.message }, 'client error'));
     aedes.on('connectionError', (c, err) =>
       log.debug({ clientId: c?.id, err: err.message }, 'connection error'),

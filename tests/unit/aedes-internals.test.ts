@@ -99,7 +99,9 @@ describe('the adapter', () => {
     const importers = ['hub', 'devices', 'simulators', 'dashboards', 'scripts', 'tests']
       .flatMap((d) => sources(join(ROOT, d)))
       .filter((f) =>
-        /from '(aedes|mqtt-packet)(\/[^']*)?'|import\('(aedes|mqtt-packet)/.test(readFileSync(f, 'utf8')),
+        /from '(aedes|aedes-persistence|mqtt-packet)(\/[^']*)?'|import\('(aedes|aedes-persistence|mqtt-packet)/.test(
+          readFileSync(f, 'utf8'),
+        ),
       )
       .map((f) => relative(ROOT, f))
       .sort();
