@@ -108,6 +108,12 @@ export class Broker {
     return this.#aedes?.connectedClients ?? 0;
   }
 
+  /** Whether a client with this id is connected now. */
+  hasClient(clientId: string): boolean {
+    const aedes = this.#aedes;
+    return aedes !== undefined && connectedClients(aedes)[clientId] !== undefined;
+  }
+
   /**
    * Whether any connected client (or persistent session) subscribed to a filter that can
    * match a topic under `prefix` (e.g. "hub/readings"): the hub skips building what
