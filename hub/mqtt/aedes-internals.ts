@@ -292,3 +292,78 @@ export function onIncomingReleased(
     return del(client, packet);
   };
 }
+
+/** The MQTT 5 properties of a publish (undefined for 3.1.1 and for none). */
+export function publishProperties(packet: PublishPacket): PublishProperties | undefined {
+  return (packet as { properties?: PublishProperties }).properties;
+}
+
+/**
+ * Aedes issue 1098: a will's Will Delay Interval (a CONNECT property) stays on the
+ * published will, so subscribers get a PUBLISH with a property PUBLISH may not carry
+ * [MQTT-3.3.2]. Cleared (undefined: mqtt-packet skips it) before the will is routed.
+ */
+export function clearWillDelay(packet: PublishPacket): void {
+  const props = publishProperties(packet);
+  if (props?.willDelayInterval !== undefined) props.willDelayInterval = undefined;
+}
+
+/** Tells Aedes the client's Topic Alias `alias` names `topic` (set by a publish Aedes did not see). */
+export function registerTopicAlias(client: Client, alias: number, topic: string): void {
+  internals(client)._topicAliases.set(alias, topic);
+}
+
+/**
+ * Answers an MQTT 5 QoS 1 or 2 publish with a refusing PUBACK or PUBREC carrying
+ * `reasonCode` (and a reason string unless the client asked for none [MQTT-3.1.2-29]),
+ * and makes Aedes drop the publish: the caller then calls authorizePublish's done(null).
+ * Aedes's own refusal (done(err)) always says 0x87 (not authorized).
+ */
+export function refusePublish(
+  client: Client,
+  packet: PublishPacket,
+  reasonCode: number,
+  reason: string,
+): void {
+  (packet as { _notAuthorized?: boolean })._notAuthorized = true;
+  if (client.conn.destroyed || typeof packet.messageId !== 'number') return;
+  const wantsReasons = (client as unknown as { _requestProblemInformation?: boolean })
+    ._requestProblemInformation;
+  const ack = {
+    cmd: packet.qos === 1 ? 'puback' : 'pubrec',
+    messageId: packet.messageId,
+    reasonCode,
+    ...(wantsReasons !== false ? { properties: { reasonString: reason } } : {}),
+  } as const;
+  client.conn.write(mqttPacket.generate(ack as mqttPacket.Packet, { protocolVersion: 5 }));
+}
+
+/** Makes Aedes drop a publish it would otherwise route and acknowledge (the connection is closing). */
+export function dropPublish(packet: PublishPacket): void {
+  (packet as { _notAuthorized?: boolean })._notAuthorized = true;
+}
+
+/** Ends an MQTT 5 client's connection with a DISCONNECT carrying `reasonCode` (3.1.1: just closes). */
+export function disconnectWith(client: Client, reasonCode: number): void {
+  client.disconnect({ reasonCode });
+}
+
+/**
+ * Whether `packet` fits the Maximum Packet Size the client asked for in its CONNECT
+ * (MQTT 5; no limit for 3.1.1). Counted from the payload and topic first; the exact
+ * size (serialized once) only when the packet is close to the limit.
+ */
+export function fitsClient(client: Client, packet: AedesPublishPacket): boolean {
+  const max = client.maximumPacketSize;
+  if (max === undefined || client.version !== 5) return true;
+  const payload = packet.payload as Buffer | string;
+  const body = Buffer.byteLength(payload) + Buffer.byteLength(packet.topic) + 2;
+  if (body + 2 > max) return false;
+  const props = (packet as { properties?: object }).properties;
+  // 5 bytes of fixed header at most, 2 of packet id, 1 of properties length.
+  if (props === undefined && body + 8 <= max) return true;
+  const exact = mqttPacket.generate({ ...packet, cmd: 'publish', messageId: 1 } as mqttPacket.Packet, {
+    protocolVersion: 5,
+  });
+  return exact.length <= max;
+}
