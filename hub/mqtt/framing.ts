@@ -162,10 +162,6 @@ export class PublishFramer {
     this.#accepted = true;
   }
 
-  /** Protocol level of the client's CONNECT (5 for MQTT 5), 0 before one or for 3.x. */
-  get level(): number {
-    return this.#level;
-  }
 
   /** True once a violation was refused or a DISCONNECT passed: the rest is dropped. */
   get done(): boolean {
