@@ -162,7 +162,6 @@ export class PublishFramer {
     this.#accepted = true;
   }
 
-
   /** True once a violation was refused or a DISCONNECT passed: the rest is dropped. */
   get done(): boolean {
     return this.#done;
