@@ -251,6 +251,14 @@ describe('3.3.4 Receive Maximum, 3.2.2.3.6 / 3.1.2.11.4 Maximum Packet Size', ()
     expect(await d.closedWithin()).toBe(true);
   });
 
+  it('[MQTT-3.3.4-7] a publisher that waits for each PUBACK never exceeds the Receive Maximum', async () => {
+    const { c } = await v5('c5-steady');
+    for (let i = 0; i < RECEIVE_MAX * 4; i++)
+      await c.publishAsync('sensors/steady5/temperature', `${i}`, { qos: 1 });
+    expect(c.connected).toBe(true);
+    await eventually(async () => (await values('temperature', 'steady5')).length === RECEIVE_MAX * 4);
+  });
+
   it('[MQTT-3.2.2-15] a packet over mqtt.maxPacketBytes gets DISCONNECT 0x95 before its body is read', async () => {
     const d = await raw5('c5-huge');
     const topic = str('sensors/huge/temperature');
