@@ -114,7 +114,7 @@ export async function createAedes(opts: AedesOptions & { maxInflightInbound?: nu
 function guardIncoming(aedes: Aedes): void {
   const b = brokerInternals(aedes);
   const clean = (c: Client) => {
-    b.persistence.cleanIncoming(c).catch((err: unknown) => aedes.emit('error', err));
+    b.persistence.cleanIncoming(c).catch((err: unknown) => aedes.emit('clientError', c, err));
   };
   aedes.on('client', (c) => {
     const ci = internals(c);
@@ -126,8 +126,20 @@ function guardIncoming(aedes: Aedes): void {
     if (internals(c).clean !== false && (now === undefined || now === c) && !b._takingOver?.has(c.id))
       clean(c);
   });
+  onSessionEnded(aedes, (c) => clean(c));
+}
+
+/**
+ * Calls `ended` when a session that outlived its connection ends: its expiry came, or
+ * too many sessions wait to expire and Aedes ends a leaving one at once.
+ */
+export function onSessionEnded(aedes: Aedes, ended: (client: Client) => void): void {
+  const b = brokerInternals(aedes);
+  aedes.on('sessionLimitReached', (c, info) => {
+    if (info.reason === 'sessionExpiry' && b.clients[c.id] === undefined) ended(c);
+  });
   aedes.on('sessionExpired', (c) => {
-    if (b.clients[c.id] === undefined) clean(c);
+    if (b.clients[c.id] === undefined) ended(c);
   });
 }
 
@@ -366,4 +378,9 @@ export function fitsClient(client: Client, packet: AedesPublishPacket): boolean 
     protocolVersion: 5,
   });
   return exact.length <= max;
+}
+
+/** Aedes's own 'error' event (persistence failures), which its typings do not list. */
+export function onBrokerError(aedes: Aedes, fn: (err: Error) => void): void {
+  (aedes as unknown as NodeJS.EventEmitter).on('error', fn);
 }

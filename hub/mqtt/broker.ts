@@ -20,7 +20,9 @@ import {
   interceptRouting,
   isCleanSession,
   maxTopicLevels,
+  onBrokerError,
   onIncomingReleased,
+  onSessionEnded,
   PROTO_FILTER_STANDIN,
   type PublishPacket,
   protocolLevel,
@@ -485,7 +487,10 @@ export class Broker {
       this.#subs.disconnected(c.id, isCleanSession(c));
       opts.onClientDisconnect?.(c.id, sentDisconnect(c));
     });
-    aedes.on('sessionExpired', (c) => this.#subs.remove(c.id));
+    onSessionEnded(aedes, (c) => this.#subs.remove(c.id));
+    // Aedes reports its persistence failures here (ending a session, say); without a
+    // listener an 'error' event would end the process.
+    onBrokerError(aedes, (err) => log.error({ err: err.message }, 'broker error'));
     aedes.on('clientError', (c, err) => log.debug({ clientId: c.id, err: err.message }, 'client error'));
     aedes.on('connectionError', (c, err) =>
       log.debug({ clientId: c?.id, err: err.message }, 'connection error'),
