@@ -362,6 +362,30 @@ describe('3.3.2.3.3 Message Expiry, 3.1.2.11.2 Session Expiry, 3.1.3.2.2 Will De
     await pub.publishAsync('exp/long', '', { qos: 1, retain: true });
   });
 
+  it('[MQTT-3.3.2-5] a message queued for an absent session expires there; a live one is delivered on return', async () => {
+    const opts = { clean: false, properties: { sessionExpiryInterval: 60 } };
+    const { c } = await v5('c5-queue', opts);
+    await c.subscribeAsync('queue/+', { qos: 1 });
+    await c.endAsync();
+    const { c: pub } = await v5('c5-queue-pub');
+    await pub.publishAsync('queue/short', 'gone', { qos: 1, properties: { messageExpiryInterval: 1 } });
+    await pub.publishAsync('queue/long', 'here', { qos: 1, properties: { messageExpiryInterval: 60 } });
+    await new Promise((r) => setTimeout(r, 2100));
+    const got: string[] = [];
+    const back = mqtt.connect(hub.mqttUrl, {
+      clientId: 'c5-queue',
+      protocolVersion: 5,
+      reconnectPeriod: 0,
+      ...opts,
+    });
+    clients.push(back);
+    back.on('message', (t) => got.push(t));
+    await eventually(() => got.length > 0);
+    await back.publishAsync('queue/flush', 'x', { qos: 1 });
+    await eventually(() => got.includes('queue/flush'));
+    expect(got).toEqual(['queue/long', 'queue/flush']);
+  });
+
   it('[MQTT-3.1.2-23] a session outlives its connection for its Session Expiry Interval, then ends', async () => {
     const opts = { clean: false, properties: { sessionExpiryInterval: 1 } };
     const { c } = await v5('c5-session', opts);
