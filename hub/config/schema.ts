@@ -38,6 +38,13 @@ const mqttFields = z.strictObject({
   maxPacketBytes: z.number().int().min(1024).max(PROTOCOL_MAX_PACKET).optional(),
   /** QoS 2 publishes of one connection awaiting PUBREL; past it the connection is closed. */
   maxAwaitingPubrel: z.number().int().min(1).max(65_535).default(100),
+  /**
+   * MQTT 5 Receive Maximum: QoS 1 and 2 publishes of one MQTT 5 connection not yet
+   * acknowledged; one more gets DISCONNECT 0x93. Advertised in CONNACK.
+   */
+  receiveMaximum: z.number().int().min(1).max(65_535).default(100),
+  /** MQTT 5: the longest Session Expiry Interval granted (seconds); a client asking more gets this. */
+  maxSessionExpirySeconds: z.number().int().min(0).max(0xffff_ffff).default(86_400),
   /** Topics retained at once; a retained publish to a new topic past it is ingested but not retained. */
   maxRetained: z.number().int().min(0).default(10_000),
   /** Republish each canonical reading on hub/readings/<device>/<sensor>. */

@@ -9,4 +9,16 @@ export interface RawMessage {
   source: ReadingSource;
   /** MQTT client id of the publisher, when there is one. */
   clientId?: string;
+  /** MQTT 5 properties of the publish, when it had any (the fast path takes only those without). */
+  mqtt?: Mqtt5Properties;
+}
+
+/** The MQTT 5 PUBLISH properties decoders may use [MQTT-3.3.2.3]. */
+export interface Mqtt5Properties {
+  userProperties?: Readonly<Record<string, string | string[]>>;
+  contentType?: string;
+  /** True: the payload is declared UTF-8 text. */
+  payloadFormatIndicator?: boolean;
+  /** Seconds the message is valid for, as sent. */
+  messageExpiryInterval?: number;
 }

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { createServer, type Server } from 'node:net';
 import type { Logger } from 'pino';
 import { HubError } from '../core/errors.js';
@@ -6,18 +7,29 @@ import {
   type Aedes,
   type Client,
   ClientReader,
+  clearWillDelay,
   closeConnection,
   connectedClients,
   connectionGone,
   createAedes,
+  disconnectWith,
+  dropPublish,
+  fitsClient,
   handleConnection,
   interceptParser,
   interceptRouting,
   isCleanSession,
   maxTopicLevels,
+  onBrokerError,
   onIncomingReleased,
+  onSessionEnded,
+  PROTO_FILTER_STANDIN,
   type PublishPacket,
+  protocolLevel,
   publishAsBroker,
+  publishProperties,
+  refusePublish,
+  registerTopicAlias,
   sentDisconnect,
   sessionFilters,
   storedIncoming,
@@ -47,8 +59,17 @@ export interface BrokerOptions {
   maxAwaitingPubrel?: number;
   /** Topics retained at once (mqtt.maxRetained); a retained publish to a new topic past it is not retained. */
   maxRetained?: number;
-  /** A connection closed for breaking MQTT 3.1.1 or a cap, by reason (counted in /metrics). */
-  onRefused?(reason: WireViolation | 'too_many_awaiting_pubrel'): void;
+  /**
+   * MQTT 5 Receive Maximum: QoS 1 and 2 publishes of one MQTT 5 connection not yet
+   * acknowledged (QoS 2: until PUBREL); one more gets DISCONNECT 0x93.
+   */
+  receiveMaximum?: number;
+  /** MQTT 5: the longest Session Expiry Interval granted, in seconds (mqtt.maxSessionExpirySeconds). */
+  maxSessionExpirySeconds?: number;
+  /** True while storage refuses new readings (the spool is full): MQTT 5 QoS 1/2 publishes get 0x97. */
+  storeFull?(): boolean;
+  /** A connection closed (or an MQTT 5 publish refused) for breaking the protocol or a cap, by reason (counted in /metrics). */
+  onRefused?(reason: WireViolation | BrokerRefusal): void;
   /** A resend acknowledged without being ingested again. */
   onDuplicate?(qos: 1 | 2): void;
   /** A retained publish not retained because mqtt.maxRetained topics are retained already. */
@@ -57,6 +78,38 @@ export interface BrokerOptions {
 
 /** Default of mqtt.maxAwaitingPubrel: EMQX's max_awaiting_rel; Aedes's own default is 1000. */
 export const MAX_AWAITING_PUBREL = 100;
+
+/** Default of mqtt.receiveMaximum: as many as maxAwaitingPubrel, QoS 1 and 2 together. */
+export const RECEIVE_MAXIMUM = 100;
+
+/**
+ * Default of mqtt.maxSessionExpirySeconds: a day. A persistent session holds its
+ * subscriptions and queued QoS 1 messages while its client is away; a device that is off
+ * for longer than a day comes back to a new session (and resubscribes), while a session
+ * of a client id that never returns does not hold memory for ever.
+ */
+export const MAX_SESSION_EXPIRY_S = 86_400;
+
+/** MQTT 5 Topic Alias Maximum the hub grants: Mosquitto's default (max_topic_alias 10). */
+export const TOPIC_ALIAS_MAXIMUM = 10;
+
+/** Sessions waiting to expire (and delayed wills) held at once; past it a leaving session ends at once. */
+const PENDING_SESSIONS = 10_000;
+
+/** MQTT 5 reason codes the broker sends itself [MQTT-2.4]. */
+export const REASON = {
+  NOT_AUTHORIZED: 0x87,
+  RECEIVE_MAXIMUM_EXCEEDED: 0x93,
+  QUOTA_EXCEEDED: 0x97,
+  PAYLOAD_FORMAT_INVALID: 0x99,
+} as const;
+
+/** Why the broker refused a publish or closed a connection, beside wire violations. */
+export type BrokerRefusal =
+  | 'too_many_awaiting_pubrel'
+  | 'receive_maximum'
+  | 'quota_exceeded'
+  | 'payload_format';
 
 /** Topics only the hub itself may publish: a device must not spoof readings or states. */
 const RESERVED = /^(hub|\$SYS)\//;
@@ -93,6 +146,8 @@ export class Broker {
   readonly #awaiting = new WeakMap<Client, Map<number, Promise<Error | null>>>();
   readonly #recent = new RecentPublishes();
   readonly #retained: RetainedCap;
+  /** Per MQTT 5 connection: QoS 1 publishes taken and not acknowledged yet. */
+  readonly #unacked = new WeakMap<Client, number>();
 
   constructor(private readonly opts: BrokerOptions) {
     this.#acks = new CommitAcks(opts.log);
@@ -105,6 +160,12 @@ export class Broker {
 
   get connectedClients(): number {
     return this.#aedes?.connectedClients ?? 0;
+  }
+
+  /** Whether a client with this id is connected now. */
+  hasClient(clientId: string): boolean {
+    const aedes = this.#aedes;
+    return aedes !== undefined && connectedClients(aedes)[clientId] !== undefined;
   }
 
   /**
@@ -131,8 +192,19 @@ export class Broker {
    * is behind (see SpoolSink.waitFor): the caller holds the connection, not the
    * message (flow-control.ts says why).
    */
-  #ingest(client: Client, topic: string, payload: Buffer, qos: 0 | 1 | 2): void | Promise<void> {
+  #ingest(
+    client: Client,
+    topic: string,
+    payload: Buffer,
+    qos: 0 | 1 | 2,
+    packet?: PublishPacket,
+  ): void | Promise<void> {
     const msg: RawMessage = { topic, payload, receivedAt: Date.now(), source: 'mqtt', clientId: client.id };
+    const props = packet && publishProperties(packet);
+    if (props) {
+      const { userProperties, contentType, payloadFormatIndicator, messageExpiryInterval } = props;
+      msg.mqtt = { userProperties, contentType, payloadFormatIndicator, messageExpiryInterval };
+    }
     try {
       return this.opts.onMessage(msg, qos);
     } catch (err) {
@@ -152,10 +224,11 @@ export class Broker {
     const framer = new PublishFramer(
       {
         fast: (topic, payload) => this.#fastPublish(client, reader, topic, payload),
+        aliased: (alias, topic) => registerTopicAlias(client, alias, topic),
         slow: (bytes) => parse(bytes),
         refuse: (reason, detail, reply) => this.#refuse(client, reason, detail, reply),
       },
-      { maxPacket: this.opts.maxPacketBytes ?? 256 * 1024 },
+      { maxPacket: this.opts.maxPacketBytes ?? 256 * 1024, topicAliasMaximum: TOPIC_ALIAS_MAXIMUM },
     );
     this.#framers.set(client, framer);
     parse = interceptParser(client, (buf) => framer.feed(buf));
@@ -190,10 +263,49 @@ export class Broker {
     return true;
   }
 
+  /**
+   * What only MQTT 5 can say about a QoS 1 or 2 publish before it is taken: over the
+   * Receive Maximum (DISCONNECT 0x93), storage full (0x97: the device keeps it and
+   * retries, no connection held), a payload that breaks its own Payload Format Indicator
+   * (0x99). False: answered here, Aedes drops it.
+   */
+  #admit5(client: Client, packet: PublishPacket): boolean {
+    const { opts } = this;
+    const max = opts.receiveMaximum ?? RECEIVE_MAXIMUM;
+    const unacked = (this.#unacked.get(client) ?? 0) + (this.#awaiting.get(client)?.size ?? 0);
+    if (unacked >= max && !this.#awaiting.get(client)?.has(packet.messageId!)) {
+      opts.onRefused?.('receive_maximum');
+      dropPublish(packet);
+      disconnectWith(client, REASON.RECEIVE_MAXIMUM_EXCEEDED);
+      return false;
+    }
+    if (opts.storeFull?.()) {
+      opts.onRefused?.('quota_exceeded');
+      refusePublish(client, packet, REASON.QUOTA_EXCEEDED, 'storage is full: retry later');
+      return false;
+    }
+    const props = publishProperties(packet);
+    if (props?.payloadFormatIndicator === true) {
+      const payload = packet.payload;
+      if (Buffer.isBuffer(payload) && !isUtf8(payload)) {
+        opts.onRefused?.('payload_format');
+        refusePublish(
+          client,
+          packet,
+          REASON.PAYLOAD_FORMAT_INVALID,
+          'payload format indicator says UTF-8; the payload is not [MQTT-3.3.2-4]',
+        );
+        return false;
+      }
+    }
+    if (packet.qos === 1) this.#unacked.set(client, (this.#unacked.get(client) ?? 0) + 1);
+    return true;
+  }
+
   /** Ingests a client's publish and calls done when it may be acknowledged. */
   #accept(client: Client, packet: PublishPacket, done: (err: Error | null) => void): void {
     const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
-    const pending = this.#ingest(client, packet.topic, payload, packet.qos);
+    const pending = this.#ingest(client, packet.topic, payload, packet.qos, packet);
     if (pending && packet.qos === 0) {
       // Paused before done(): done() of the last packet of a read would read the next one.
       const reader = this.#readers.get(client);
@@ -220,14 +332,19 @@ export class Broker {
   #acceptQos1(client: Client, packet: PublishPacket, id: number, done: (err: Error | null) => void): void {
     const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
     const print = fingerprint(packet.topic, payload);
+    const counted = protocolLevel(client) === 5;
+    const settle = (err: Error | null) => {
+      if (counted) this.#unacked.set(client, (this.#unacked.get(client) ?? 1) - 1);
+      done(err);
+    };
     if (packet.dup && this.#recent.has(client.id, id, print)) {
       this.opts.onDuplicate?.(1);
-      done(null);
+      settle(null);
       return;
     }
     this.#accept(client, packet, (err) => {
       if (!err) this.#recent.remember(client.id, id, print);
-      done(err);
+      settle(err);
     });
   }
 
@@ -253,6 +370,13 @@ export class Broker {
     const cap = this.opts.maxAwaitingPubrel ?? MAX_AWAITING_PUBREL;
     if (ids.size >= cap) {
       this.opts.onRefused?.('too_many_awaiting_pubrel');
+      if (protocolLevel(client) === 5) {
+        // MQTT 5 can say why [MQTT-3.3.4-9].
+        dropPublish(packet);
+        disconnectWith(client, REASON.RECEIVE_MAXIMUM_EXCEEDED);
+        done(null);
+        return;
+      }
       done(new Error(`more than ${cap} QoS 2 publishes awaiting PUBREL (mqtt.maxAwaitingPubrel)`));
       return;
     }
@@ -290,6 +414,12 @@ export class Broker {
       drainTimeout: 10_000,
       // The hub's cap, so Aedes's own bound of its store of received QoS 2 publishes agrees.
       maxInflightInbound: opts.maxAwaitingPubrel ?? MAX_AWAITING_PUBREL,
+      // MQTT 5 CONNACK: what the hub enforces (the framing refuses larger packets first).
+      maximumPacketSize: opts.maxPacketBytes ?? 256 * 1024,
+      receiveMaximum: opts.receiveMaximum ?? RECEIVE_MAXIMUM,
+      topicAliasMaximum: TOPIC_ALIAS_MAXIMUM,
+      sessionExpiryIntervalLimit: opts.maxSessionExpirySeconds ?? MAX_SESSION_EXPIRY_S,
+      pendingSessionsLimit: PENDING_SESSIONS,
     });
     this.#aedes = aedes;
     this.#maxTopicLevels = maxTopicLevels(aedes);
@@ -306,16 +436,28 @@ export class Broker {
 
     aedes.authorizePublish = (client: Client | null, packet, done) => {
       if (!client) return done(null); // a will published by the broker itself
+      clearWillDelay(packet);
+      // MQTT 5: refused with PUBACK/PUBREC 0x87, the connection stays; 3.1.1: closed.
       const refusal = refused(packet.topic);
       if (refusal) return done(new Error(refusal));
+      const id = packet.messageId;
+      if (
+        protocolLevel(client) === 5 &&
+        packet.qos > 0 &&
+        typeof id === 'number' &&
+        !this.#admit5(client, packet)
+      )
+        return done(null);
       if (packet.retain && !this.#retained.admit(client.id, packet.topic, packet.payload))
         packet.retain = false;
-      const id = packet.messageId;
       // A will has no packet id: it is not a resend of anything.
       if (packet.qos === 0 || typeof id !== 'number') this.#accept(client, packet, done);
       else if (packet.qos === 1) this.#acceptQos1(client, packet, id, done);
       else this.#acceptQos2(client, packet, id, done);
     };
+    // A message larger than the Maximum Packet Size an MQTT 5 client asked for is not
+    // sent to it [MQTT-3.1.2-25].
+    aedes.authorizeForward = (client, packet) => (fitsClient(client, packet) ? packet : null);
 
     // A PUBREL releases a QoS 2 packet id: Aedes deletes its stored copy (only then).
     onIncomingReleased(aedes, (client, messageId) => this.#awaiting.get(client)?.delete(messageId));
@@ -327,10 +469,15 @@ export class Broker {
       this.#recent.touch(c.id);
       opts.onClientConnect?.(c.id);
     });
+    aedes.authorizeSubscribe = (_client, sub, done) => {
+      if (sub.topic === PROTO_FILTER_STANDIN) return done(null, null);
+      done(null, sub);
+    };
+    // Only granted filters deliver (a SUBACK code of 0x80 or more is a refusal).
     aedes.on('subscribe', (subs, c) =>
       this.#subs.add(
         c.id,
-        subs.map((x) => x.topic),
+        subs.filter((x) => x.qos < 0x80).map((x) => x.topic),
       ),
     );
     aedes.on('unsubscribe', (topics, c) => this.#subs.remove(c.id, topics));
@@ -340,6 +487,10 @@ export class Broker {
       this.#subs.disconnected(c.id, isCleanSession(c));
       opts.onClientDisconnect?.(c.id, sentDisconnect(c));
     });
+    onSessionEnded(aedes, (c) => this.#subs.remove(c.id));
+    // Aedes reports its persistence failures here (ending a session, say); without a
+    // listener an 'error' event would end the process.
+    onBrokerError(aedes, (err) => log.error({ err: err.message }, 'broker error'));
     aedes.on('clientError', (c, err) => log.debug({ clientId: c.id, err: err.message }, 'client error'));
     aedes.on('connectionError', (c, err) =>
       log.debug({ clientId: c?.id, err: err.message }, 'connection error'),

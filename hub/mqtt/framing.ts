@@ -1,5 +1,5 @@
 /**
- * MQTT 3.1.1 framing for the ingest hot path, and the protocol's checks. Every byte a
+ * MQTT 3.1.1 and 5 framing for the ingest hot path, and the protocols' checks. Every byte a
  * client sends passes through here before the broker's own parser (mqtt-packet, inside
  * Aedes). A QoS 0 PUBLISH that is not retained, the one packet a sensor sends thousands
  * of times a second, is framed here and offered to `fast`; every other packet (CONNECT,
@@ -12,11 +12,19 @@
  *
  * Why the checks are here: this is the first code that sees a packet's fixed header,
  * so a packet over the size cap is refused before its body is buffered, and what MQTT
- * 3.1.1 forbids is refused before Aedes (or the hub's ingest) acts on any of it. Each
- * refusal closes the connection, as section 4.8 says of a protocol violation; nothing
- * after the offending packet is passed on.
+ * 3.1.1 forbids is refused before Aedes (or the hub's ingest) acts on any of it.
+ * Each refusal closes the connection, as section 4.8 says of a protocol violation (for
+ * an MQTT 5 client after a DISCONNECT or CONNACK with the reason code, section 4.13);
+ * nothing after the offending packet is passed on.
+ *
+ * MQTT 5 (protocol level 5, told by the CONNECT) puts a properties block in CONNECT,
+ * the will, PUBLISH (between topic or packet id and payload), SUBSCRIBE, UNSUBSCRIBE,
+ * the acknowledgements and DISCONNECT. A QoS 0 PUBLISH with no properties, or only a
+ * Topic Alias, takes the fast path like a 3.1.1 one; the framer keeps the connection's
+ * aliases, as Aedes does for the publishes it handles.
  */
 import { isUtf8 } from 'node:buffer';
+import { scanned, scanProperties } from './properties.js';
 
 /** Larger publishes go the general way (the fast path is for small sensor messages). */
 export const MAX_FAST_PACKET = 64 * 1024;
@@ -53,6 +61,11 @@ export type WireViolation =
 export interface FramerSink {
   /** A QoS 0, non-retained PUBLISH; false hands the packet to `slow` instead. */
   fast(topic: string, payload: Buffer): boolean;
+  /**
+   * A fast publish set Topic Alias `alias` to `topic` (MQTT 5): the broker, which did
+   * not see that packet, must know the alias for the packets it handles.
+   */
+  aliased?(alias: number, topic: string): void;
   /** Whole packets for the broker's parser. */
   slow(bytes: Buffer): void;
   /**
@@ -67,6 +80,30 @@ export interface FramerLimits {
   maxPacket: number;
   /** Cap before that (MAX_PACKET_BEFORE_CONNACK, or maxPacket if smaller). */
   maxPacketBeforeConnack?: number;
+  /** Highest Topic Alias an MQTT 5 client may use (the broker's Topic Alias Maximum); 0: none. */
+  topicAliasMaximum?: number;
+}
+
+/** MQTT 5 reason codes the framer answers with [MQTT-2.4]. */
+export const REASON = {
+  MALFORMED_PACKET: 0x81,
+  PROTOCOL_ERROR: 0x82,
+  PACKET_TOO_LARGE: 0x95,
+} as const;
+
+/** The MQTT 5 reason code for a violation: DISCONNECT (or CONNACK) carries it. */
+export function reasonCode(reason: WireViolation): number {
+  switch (reason) {
+    case 'packet_too_large':
+      return REASON.PACKET_TOO_LARGE;
+    case 'malformed_length':
+    case 'malformed_packet':
+    case 'invalid_utf8':
+    case 'null_character':
+      return REASON.MALFORMED_PACKET;
+    default:
+      return REASON.PROTOCOL_ERROR;
+  }
 }
 
 // Packet types (MQTT 3.1.1 section 2.2.1).
@@ -99,6 +136,13 @@ export class PublishFramer {
   #connected = false;
   #limit: number;
   readonly #maxPacket: number;
+  /** Protocol level of the CONNECT passed on (5: MQTT 5 framing), 0 before. */
+  #level = 0;
+  /** The CONNECT was accepted (an MQTT 5 refusal is then a DISCONNECT, not a CONNACK). */
+  #accepted = false;
+  readonly #aliasMax: number;
+  /** MQTT 5 Topic Aliases of the connection, made on first use. */
+  #aliases: Map<number, string> | undefined;
   #busy = false;
   /** Chunks fed while a chunk was being handled (the broker's parser can read on synchronously). */
   readonly #later: Buffer[] = [];
@@ -109,11 +153,13 @@ export class PublishFramer {
   ) {
     this.#maxPacket = limits.maxPacket;
     this.#limit = Math.min(limits.maxPacketBeforeConnack ?? MAX_PACKET_BEFORE_CONNACK, limits.maxPacket);
+    this.#aliasMax = limits.topicAliasMaximum ?? 0;
   }
 
   /** The CONNECT was accepted: from now on packets up to maxPacket are read. */
   accept(): void {
     this.#limit = this.#maxPacket;
+    this.#accepted = true;
   }
 
   /** True once a violation was refused or a DISCONNECT passed: the rest is dropped. */
@@ -139,6 +185,11 @@ export class PublishFramer {
     this.#done = true;
     this.#pending = undefined;
     this.#later.length = 0;
+    if (!reply && this.#level === 5) {
+      // MQTT 5 says why: DISCONNECT after CONNACK, a refusing CONNACK before [MQTT-4.13.1-1].
+      const code = reasonCode(reason);
+      reply = this.#accepted ? Buffer.from([0xe0, 0x01, code]) : Buffer.from([0x20, 0x03, 0x00, code, 0x00]);
+    }
     this.sink.refuse(reason, detail, reply);
     return false;
   }
@@ -231,10 +282,52 @@ export class PublishFramer {
       this.#badString(buf, p + 2, payloadAt, 'PUBLISH topic');
       return false;
     }
+    if (this.#level === 5) return this.#one5(buf, i, payloadAt, next, topic);
     if (topicLen === 0 || !this.sink.fast(topic, buf.subarray(payloadAt, next))) {
       this.sink.slow(buf.subarray(i, next));
     }
     return true;
+  }
+
+  /**
+   * An MQTT 5 QoS 0 PUBLISH whose properties start at `at`. Without properties, or with
+   * only a Topic Alias, it may take the fast path; any other property (user properties,
+   * content type, expiry, ...) leaves it to the broker, which decodes them.
+   */
+  #one5(buf: Buffer, i: number, at: number, next: number, topic: string): boolean {
+    if (at >= next) return this.#refuse('malformed_packet', 'PUBLISH without its properties length');
+    if (buf[at] === 0) {
+      if (topic.length === 0 || !this.sink.fast(topic, buf.subarray(at + 1, next)))
+        this.sink.slow(buf.subarray(i, next));
+      return true;
+    }
+    if (!scanProperties(buf, at, next)) return this.#refuse('malformed_packet', `PUBLISH ${scanned.problem}`);
+    const payloadAt = scanned.end;
+    const alias = scanned.topicAlias;
+    if (alias === 0 || scanned.count !== 1 || alias > this.#aliasMax) {
+      // The broker handles it (an alias out of range: DISCONNECT 0x94 [MQTT-3.3.2-9]).
+      this.#noteAlias(alias, topic);
+      this.sink.slow(buf.subarray(i, next));
+      return true;
+    }
+    const payload = buf.subarray(payloadAt, next);
+    if (topic.length > 0) {
+      this.#noteAlias(alias, topic);
+      if (this.sink.fast(topic, payload)) this.sink.aliased?.(alias, topic);
+      else this.sink.slow(buf.subarray(i, next));
+      return true;
+    }
+    const known = this.#aliases?.get(alias);
+    if (known === undefined || !this.sink.fast(known, payload)) this.sink.slow(buf.subarray(i, next));
+    return true;
+  }
+
+  /** A PUBLISH with a topic and a Topic Alias in range sets the alias [MQTT-3.3.2-12]. */
+  #noteAlias(alias: number, topic: string): void {
+    if (alias === 0 || alias > this.#aliasMax || topic.length === 0) return;
+    if (topic.includes('+') || topic.includes('#')) return;
+    this.#aliases ??= new Map();
+    this.#aliases.set(alias, topic);
   }
 
   /** Checks a fixed header (other than a plain QoS 0 PUBLISH after CONNECT). */
@@ -254,11 +347,16 @@ export class PublishFramer {
       return this.#refuse('not_connect_first', `packet type ${type} before CONNECT [MQTT-3.1.0-1]`);
     if (this.#connected && type === CONNECT)
       return this.#refuse('second_connect', 'a second CONNECT [MQTT-3.1.0-2]');
-    if ((type === PINGREQ || type === DISCONNECT) && len !== 0)
+    const v5 = this.#level === 5;
+    if ((type === PINGREQ || (type === DISCONNECT && !v5)) && len !== 0)
       return this.#refuse('malformed_packet', `packet type ${type} with a body [MQTT-3.12.1, MQTT-3.14.1]`);
-    // PUBACK, PUBREC, PUBREL, PUBCOMP: a packet identifier and nothing else.
-    if (type >= 4 && type <= 7 && len !== 2)
-      return this.#refuse('malformed_packet', `packet type ${type} with a remaining length of ${len}, not 2`);
+    // PUBACK, PUBREC, PUBREL, PUBCOMP: a packet identifier and nothing else (MQTT 5: a
+    // reason code and properties may follow).
+    if (type >= 4 && type <= 7 && (v5 ? len < 2 : len !== 2))
+      return this.#refuse(
+        'malformed_packet',
+        `packet type ${type} with a remaining length of ${len}, ${v5 ? 'under' : 'not'} 2`,
+      );
     return true;
   }
 
@@ -275,6 +373,12 @@ export class PublishFramer {
     } else if (type === CONNECT) {
       if (!this.#connect(buf, p, next)) return false;
       this.#connected = true;
+    } else if (type >= 4 && type <= 7 && next - p > 3) {
+      // MQTT 5 acknowledgement with properties after its reason code.
+      if (!scanProperties(buf, p + 3, next)) return this.#refuse('malformed_packet', scanned.problem);
+    } else if (type === DISCONNECT && next - p > 1) {
+      if (!scanProperties(buf, p + 1, next))
+        return this.#refuse('malformed_packet', `DISCONNECT ${scanned.problem}`);
     }
     this.sink.slow(buf.subarray(i, next));
     if (type === DISCONNECT) {
@@ -287,12 +391,18 @@ export class PublishFramer {
   }
 
   #publish(buf: Buffer, p: number, end: number, qos: number): boolean {
-    const at = this.#string(buf, p, end, 'PUBLISH topic');
+    let at = this.#string(buf, p, end, 'PUBLISH topic');
     if (at < 0) return false;
     if (qos > 0) {
       if (at + 2 > end) return this.#refuse('malformed_packet', 'PUBLISH without its packet identifier');
       if (buf.readUInt16BE(at) === 0)
         return this.#refuse('packet_id_0', `PUBLISH at QoS ${qos} with packet identifier 0 [MQTT-2.3.1-1]`);
+      at += 2;
+    }
+    if (this.#level === 5) {
+      if (!scanProperties(buf, at, end))
+        return this.#refuse('malformed_packet', `PUBLISH ${scanned.problem}`);
+      this.#noteAlias(scanned.topicAlias, buf.toString('utf8', p + 2, p + 2 + buf.readUInt16BE(p)));
     }
     return true;
   }
@@ -303,6 +413,12 @@ export class PublishFramer {
     if (buf.readUInt16BE(p) === 0)
       return this.#refuse('packet_id_0', `${what} with packet identifier 0 [MQTT-2.3.1-1]`);
     let at = p + 2;
+    const v5 = this.#level === 5;
+    if (v5) {
+      if (!scanProperties(buf, at, end))
+        return this.#refuse('malformed_packet', `${what} ${scanned.problem}`);
+      at = scanned.end;
+    }
     if (at === end)
       return this.#refuse(
         'malformed_packet',
@@ -314,14 +430,18 @@ export class PublishFramer {
       if (subscribe) {
         if (at >= end) return this.#refuse('malformed_packet', 'SUBSCRIBE topic filter without its QoS byte');
         const q = buf[at++]!;
-        if (q > 2)
-          return this.#refuse('malformed_packet', `SUBSCRIBE requested QoS byte ${q} [MQTT-3.8.3-4]`);
+        // MQTT 5: QoS, No Local, Retain As Published, Retain Handling (not 3), reserved 0.
+        if (v5 ? (q & 3) > 2 || q >> 4 > 2 : q > 2)
+          return this.#refuse(
+            'malformed_packet',
+            `SUBSCRIBE ${v5 ? 'options' : 'requested QoS'} byte ${q} [${v5 ? 'MQTT-3.8.3-5' : 'MQTT-3.8.3-4'}]`,
+          );
       }
     }
     return true;
   }
 
-  /** CONNECT of MQTT 3.1.1 (and 3.1): protocol, flags and every string. */
+  /** CONNECT of MQTT 5, 3.1.1 (and 3.1): protocol, flags, properties and every string. */
   #connect(buf: Buffer, p: number, end: number): boolean {
     if (p + 2 > end) return this.#refuse('malformed_packet', 'CONNECT without a protocol name');
     const nameLen = buf.readUInt16BE(p);
@@ -334,16 +454,23 @@ export class PublishFramer {
       );
     let at = p + 2 + nameLen;
     const level = buf[at++]!;
-    // The broker speaks 3.1.1 (level 4) and 3.1 (3); an MQTT 5 client, too, reads this
-    // CONNACK as "unsupported protocol version".
-    if (level !== 4 && level !== 3)
+    // The broker speaks 5, 3.1.1 (level 4) and 3.1 (3). Any other level gets the 3.1.1
+    // refusal, which a client of any version reads as "unsupported protocol version".
+    if ((level !== 4 && level !== 3 && level !== 5) || (level === 5 && name !== 'MQTT'))
       return this.#refuse(
         'unacceptable_protocol_level',
         `protocol level ${level} [MQTT-3.1.2-2]`,
         CONNACK_UNACCEPTABLE_PROTOCOL,
       );
+    const v5 = level === 5;
+    if (v5) this.#level = 5;
     const flags = buf[at++]!;
     at += 2; // keep alive
+    if (v5) {
+      if (!scanProperties(buf, at, end))
+        return this.#refuse('malformed_packet', `CONNECT ${scanned.problem}`);
+      at = scanned.end;
+    }
     if (flags & 0x01) return this.#refuse('reserved_flags', 'CONNECT reserved flag set [MQTT-3.1.2-3]');
     const will = (flags & 0x04) !== 0;
     const willQos = (flags >> 3) & 3;
@@ -354,19 +481,26 @@ export class PublishFramer {
       );
     if (willQos === 3) return this.#refuse('qos_3', 'will QoS 3 [MQTT-3.1.2-14]');
     const user = (flags & 0x80) !== 0;
-    if (!user && flags & 0x40)
+    // MQTT 5 allows a password without a user name [MQTT-3.1.2.9].
+    if (!v5 && !user && flags & 0x40)
       return this.#refuse('reserved_flags', 'a password without a username [MQTT-3.1.2-22]');
     const idAt = at;
     at = this.#string(buf, at, end, 'client identifier');
     if (at < 0) return false;
-    // A zero-byte client id asks for a session the server makes up, which cannot persist [MQTT-3.1.3-8].
-    if (at === idAt + 2 && !(flags & 0x02))
+    // A zero-byte client id asks for a session the server makes up, which cannot persist
+    // [MQTT-3.1.3-8]; MQTT 5 assigns one whatever Clean Start says [MQTT-3.1.3-6].
+    if (!v5 && at === idAt + 2 && !(flags & 0x02))
       return this.#refuse(
         'identifier_rejected',
         'an empty client identifier with CleanSession 0 [MQTT-3.1.3-8]',
         CONNACK_IDENTIFIER_REJECTED,
       );
     if (will) {
+      if (v5) {
+        if (!scanProperties(buf, at, end))
+          return this.#refuse('malformed_packet', `CONNECT will ${scanned.problem}`);
+        at = scanned.end;
+      }
       at = this.#string(buf, at, end, 'will topic');
       if (at < 0) return false;
       at = this.#binary(buf, at, end, 'will message');

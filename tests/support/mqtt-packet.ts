@@ -4,12 +4,12 @@ import mqttPacket, { type Packet } from 'mqtt-packet';
 
 export type { Packet };
 
-/** A packet's bytes. */
-export function generate(packet: Packet): Buffer {
-  return mqttPacket.generate(packet);
+/** A packet's bytes, in MQTT 3.1.1 unless told 5. */
+export function generate(packet: Packet, protocolVersion: 4 | 5 = 4): Buffer {
+  return mqttPacket.generate(packet, { protocolVersion });
 }
 
 /** A streaming parser: feed it with parse(bytes), read packets from its 'packet' event. */
-export function parser(): ReturnType<typeof mqttPacket.parser> {
-  return mqttPacket.parser();
+export function parser(protocolVersion: 4 | 5 = 4): ReturnType<typeof mqttPacket.parser> {
+  return mqttPacket.parser({ protocolVersion });
 }

@@ -9,10 +9,13 @@ import {
   type Aedes,
   type Client,
   ClientReader,
+  clearWillDelay,
   closeConnection,
   connectedClients,
   connectionGone,
   createAedes,
+  disconnectWith,
+  fitsClient,
   handleConnection,
   interceptParser,
   interceptRouting,
@@ -20,7 +23,12 @@ import {
   maxTopicLevels,
   numberCacheEnabled,
   onIncomingReleased,
+  PROTO_FILTER_STANDIN,
+  protocolLevel,
   publishAsBroker,
+  publishProperties,
+  refusePublish,
+  registerTopicAlias,
   sentDisconnect,
   sessionFilters,
   storedIncoming,
@@ -32,26 +40,34 @@ class Device {
   readonly received: Packet[] = [];
   readonly wire: Duplex;
   readonly client: Client;
-  constructor(aedes: Aedes, setup?: (client: Client) => void) {
+  constructor(
+    aedes: Aedes,
+    setup?: (client: Client) => void,
+    readonly version: 4 | 5 = 4,
+  ) {
     const [device, broker] = duplexPair();
     this.wire = device;
-    const p = parser();
+    const p = parser(version);
     p.on('packet', (pkt: Packet) => this.received.push(pkt));
     device.on('data', (b: Buffer) => p.parse(b));
     this.client = handleConnection(aedes, broker);
     setup?.(this.client);
   }
   send(...packets: Packet[]): void {
-    this.wire.write(Buffer.concat(packets.map(generate)));
+    this.wire.write(Buffer.concat(packets.map((p) => generate(p, this.version))));
   }
-  async connect(clientId: string, opts: { clean?: boolean; keepalive?: number } = {}): Promise<void> {
+  async connect(
+    clientId: string,
+    opts: { clean?: boolean; keepalive?: number; properties?: Record<string, unknown> } = {},
+  ): Promise<void> {
     this.send({
       cmd: 'connect',
       protocolId: 'MQTT',
-      protocolVersion: 4,
+      protocolVersion: this.version,
       clean: opts.clean ?? true,
       clientId,
       keepalive: opts.keepalive ?? 0,
+      ...(opts.properties ? { properties: opts.properties } : {}),
     } as Packet);
     await this.next('connack');
   }
@@ -99,7 +115,9 @@ describe('the adapter', () => {
     const importers = ['hub', 'devices', 'simulators', 'dashboards', 'scripts', 'tests']
       .flatMap((d) => sources(join(ROOT, d)))
       .filter((f) =>
-        /from '(aedes|mqtt-packet)(\/[^']*)?'|import\('(aedes|mqtt-packet)/.test(readFileSync(f, 'utf8')),
+        /from '(aedes|aedes-persistence|mqtt-packet)(\/[^']*)?'|import\('(aedes|aedes-persistence|mqtt-packet)/.test(
+          readFileSync(f, 'utf8'),
+        ),
       )
       .map((f) => relative(ROOT, f))
       .sort();
@@ -300,5 +318,126 @@ describe('routing and QoS 2', () => {
     await d.next('pubcomp');
     expect(released).toEqual([['q2', 7]]);
     await expect(storedIncoming(aedes, d.client, packet)).rejects.toBeDefined();
+  });
+});
+
+describe('MQTT 5 (Aedes 2.0.0-beta.1) and the fixes of 1.2.0 it lacks', () => {
+  const publish = (topic: string, extra: Record<string, unknown> = {}) =>
+    ({
+      cmd: 'publish',
+      topic,
+      payload: Buffer.from('1'),
+      qos: 0,
+      retain: false,
+      dup: false,
+      ...extra,
+    }) as Packet;
+
+  it('keys every wire-keyed store by a null-prototype record (GHSA-52qw-whmv-87c5)', async () => {
+    const d = new Device(aedes, undefined, 5);
+    await d.connect('proto');
+    const c = d.client as unknown as Record<string, object>;
+    expect(Object.getPrototypeOf(c.subscriptions!)).toBe(null);
+    expect(Object.getPrototypeOf(c.duplicates!)).toBe(null);
+    const b = aedes as unknown as Record<string, object>;
+    expect(Object.getPrototypeOf(b.brokers!)).toBe(null);
+    expect(b._takingOver).toBeInstanceOf(Set);
+  });
+
+  it('sees a SUBSCRIBE before Aedes does, to stand in for __proto__ beside other filters', async () => {
+    const seen: string[][] = [];
+    aedes.authorizeSubscribe = (_c, sub, done) => {
+      seen.push([sub.topic]);
+      done(null, sub.topic === PROTO_FILTER_STANDIN ? null : sub);
+    };
+    const d = new Device(aedes, undefined, 5);
+    await d.connect('proto-multi');
+    d.send({
+      cmd: 'subscribe',
+      messageId: 1,
+      subscriptions: [
+        { topic: '__proto__', qos: 0 },
+        { topic: 'a', qos: 0 },
+      ],
+    } as Packet);
+    const suback = (await d.next('suback')) as unknown as { granted: number[] };
+    expect(seen.flat().sort()).toEqual([PROTO_FILTER_STANDIN, 'a'].sort());
+    expect(suback.granted).toEqual([0x87, 0]);
+  });
+
+  it("drops a session's stored QoS 2 publishes at a Clean Start (GHSA-p8r9-qf8w-p73r)", async () => {
+    const first = new Device(aedes, undefined, 5);
+    await first.connect('q2c', { clean: false, properties: { sessionExpiryInterval: 60 } });
+    expect(protocolLevel(first.client)).toBe(5);
+    const packet = { ...publish('q2c/t'), qos: 2, messageId: 7 } as const;
+    first.send(packet as Packet);
+    await first.next('pubrec');
+    await expect(storedIncoming(aedes, first.client, packet as never)).resolves.toBeTruthy();
+    first.wire.end();
+    await tick(50);
+    const again = new Device(aedes, undefined, 5);
+    await again.connect('q2c', { clean: true });
+    await expect(storedIncoming(aedes, again.client, packet as never)).rejects.toBeDefined();
+  });
+
+  it('takes a topic alias set from outside, answers with a reason code, disconnects with one', async () => {
+    const ack: number[] = [];
+    aedes.authorizePublish = (client, packet, done) => {
+      if (!client) return done(null);
+      if (packet.topic === 'refused/t') {
+        refusePublish(client, packet, 0x97, 'full');
+        return done(null);
+      }
+      ack.push(1);
+      done(null);
+    };
+    const sub = new Device(aedes, undefined, 5);
+    await sub.connect('alias-sub');
+    sub.send({
+      cmd: 'subscribe',
+      messageId: 1,
+      subscriptions: [
+        { topic: 'aliased/t', qos: 0 },
+        { topic: 'refused/t', qos: 0 },
+      ],
+    } as Packet);
+    await sub.next('suback');
+    const d = new Device(aedes, undefined, 5);
+    await d.connect('alias-pub', { properties: { topicAliasMaximum: 0 } });
+    registerTopicAlias(d.client, 1, 'aliased/t');
+    // Aedes's own Topic Alias Maximum is 0 here: only the alias map is under test.
+    (aedes as unknown as { topicAliasMaximum: number }).topicAliasMaximum = 5;
+    d.send(publish('', { properties: { topicAlias: 1 } }));
+    const got = (await sub.next('publish')) as unknown as { topic: string };
+    expect(got.topic).toBe('aliased/t');
+    d.send({ ...publish('refused/t'), qos: 1, messageId: 4 } as Packet);
+    const puback = (await d.next('puback')) as unknown as { reasonCode: number; properties?: object };
+    expect(puback.reasonCode).toBe(0x97);
+    expect(puback.properties).toEqual({ reasonString: 'full' });
+    await tick(50);
+    expect(sub.count('publish')).toBe(1);
+    disconnectWith(d.client, 0x93);
+    const disconnect = (await d.next('disconnect')) as unknown as { reasonCode: number };
+    expect(disconnect.reasonCode).toBe(0x93);
+  });
+
+  it("reads a client's Maximum Packet Size and a publish's properties; clears a will's delay", async () => {
+    const d = new Device(aedes, undefined, 5);
+    await d.connect('small', { properties: { maximumPacketSize: 64 } });
+    const small = { ...publish('a/b'), payload: Buffer.from('x') } as never;
+    const big = { ...publish('a/b'), payload: Buffer.alloc(100) } as never;
+    expect(fitsClient(d.client, small)).toBe(true);
+    expect(fitsClient(d.client, big)).toBe(false);
+    const will = { ...publish('w'), properties: { willDelayInterval: 5, contentType: 'x' } } as never;
+    clearWillDelay(will);
+    expect(publishProperties(will)).toEqual({ willDelayInterval: undefined, contentType: 'x' });
+    const expired: string[] = [];
+    aedes.on('sessionExpired', (c) => expired.push(c.id));
+    const s = new Device(aedes, undefined, 5);
+    await s.connect('expires', { clean: false, properties: { sessionExpiryInterval: 1 } });
+    s.wire.end();
+    const until = Date.now() + 3000;
+    while (expired.length === 0 && Date.now() < until) await tick(50);
+    expect(expired).toEqual(['expires']);
   });
 });
