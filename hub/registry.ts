@@ -36,6 +36,8 @@ export interface RegistryOptions {
   /** Sensors per device at most. */
   maxSensorsPerDevice?: number;
   now?: () => number;
+  /** A device the hub has not known before (not declared, not restored from storage) appeared. */
+  onNewDevice?: (device: string) => void;
 }
 
 /** What the hub keeps per sensor it has had readings from since start. */
@@ -112,9 +114,10 @@ export class DeviceRegistry {
     this.bus.removeAll(this);
   }
 
-  #device(id: string): DeviceState {
+  #device(id: string, fromStorage = false): DeviceState {
     let d = this.#devices.get(id);
     if (!d) {
+      if (!fromStorage) this.opts.onNewDevice?.(id);
       d = {
         id,
         tags: {},
@@ -303,7 +306,7 @@ export class DeviceRegistry {
       const existed = this.#devices.has(k.device);
       // The caps hold for what storage remembers too (they may have been lowered since).
       if (!existed && this.#devices.size >= this.#maxDevices) continue;
-      const d = this.#device(k.device);
+      const d = this.#device(k.device, true);
       if (!existed) d.restored = true;
       if (d.sensors[k.sensor] || (this.#sensorCount.get(d.id) ?? 0) >= this.#maxSensors) continue;
       d.source ??= k.source as Reading['source'];

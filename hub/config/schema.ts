@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { LOG_FORMATS } from '../core/logger.js';
 import { PROTOCOL_MAX_PACKET } from '../mqtt/framing.js';
 import { board, checkBoardSettings, checkBoards } from './boards.js';
 import { duration, id } from './common.js';
@@ -161,6 +162,8 @@ const dashboard = z.strictObject({
 
 const log = z.strictObject({
   level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** auto: short coloured lines on a terminal, JSON lines otherwise (pipes, files, journald). */
+  format: z.enum(LOG_FORMATS).default('auto'),
 });
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
