@@ -84,7 +84,10 @@ export async function startHub(config: HubConfig, opts: StartOptions = {}): Prom
     ...(opts.drainTimeoutMs !== undefined ? { drainTimeoutMs: opts.drainTimeoutMs } : {}),
   });
   // A fleet of thousands appearing at once is a few lines and a count, not thousands of lines.
-  const newDevices = new LogBudget(log.child({ module: 'registry' }), { perWindow: 20, summary: 'new devices' });
+  const newDevices = new LogBudget(log.child({ module: 'registry' }), {
+    perWindow: 20,
+    summary: 'new devices',
+  });
   // Boards are declared too, so they are known (and can be reported offline) before a reading.
   const declared = config.devices.map((d) => d.id);
   const registry = new DeviceRegistry(

@@ -2,8 +2,8 @@ import { createWriteStream, mkdirSync, renameSync, statSync, type WriteStream } 
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import type { EventBus } from './core/bus.js';
-import { LogBudget } from './core/log-budget.js';
 import { QUARANTINE_REASONS, type QuarantineReason } from './core/errors.js';
+import { LogBudget } from './core/log-budget.js';
 import type { QuarantineEntry } from './core/quarantine-entry.js';
 import type { RawMessage } from './core/raw-message.js';
 import { isValidId } from './core/reading.js';

@@ -58,7 +58,12 @@ describe('logs', () => {
   it('a quarantined payload is logged at info with device, topic and reason; a reserved topic at warn', async () => {
     const { log, lines } = capture();
     const q = new Quarantine(new EventBus(log), log);
-    q.add(msg('sensors/kitchen/temperature', 'hot'), 'kitchen', 'not_a_number', 'value "hot" is not a number');
+    q.add(
+      msg('sensors/kitchen/temperature', 'hot'),
+      'kitchen',
+      'not_a_number',
+      'value "hot" is not a number',
+    );
     q.add(msg('hub/status', 'offline', 'prankster'), undefined, 'reserved_topic', 'hub/status is reserved');
     await q.stop();
     await Promise.resolve();
