@@ -359,7 +359,8 @@ describe('simulate options', () => {
     ).toBe('mqtt://h:1');
     expect(loadSimulateOptions({ devices: '1', rate: '1', dropouts: false }, {}).dropouts).toBe(false);
     // Nothing given: 10 devices at 1 Hz, into the hub's own broker (the command reads its config).
-    expect(loadSimulateOptions({}, {})).toMatchObject({ devices: 10, rate: 1, url: undefined });
+    const none = loadSimulateOptions({}, {});
+    expect([none.devices, none.rate, none.url]).toEqual([10, 1, undefined]);
     const err = (() => {
       try {
         loadSimulateOptions({ devices: 'zero', sensors: 'temperature,smell' }, { HUB_SIM_URL: 'not a url' });
