@@ -105,7 +105,9 @@ function progressLine(json: boolean, targetPerSecond: number) {
 }
 
 function banner(hub: HubHandle): void {
-  const managed = hub.config.influx.url ? '' : ` (managed, data in ${hub.config.influx.managed.dataDir})`;
+  const managed = hub.config.influx.url
+    ? ''
+    : ` (managed; data, and this port for the next starts, in ${hub.config.influx.managed.dataDir})`;
   process.stderr.write(
     `sensor-hub ready\n  MQTT       ${hub.mqttUrl}\n  dashboard  ${hub.httpUrl}/\n  InfluxDB   ${hub.influxUrl}${managed}, database "${hub.config.influx.database}"\n  try        mosquitto_pub -h ${hub.config.mqtt.host} -p ${new URL(hub.mqttUrl).port} -t sensors/kitchen/temperature -m 21.5\n`,
   );

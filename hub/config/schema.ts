@@ -85,7 +85,7 @@ const http = z.strictObject({
 const managed = z.strictObject({
   binary: z.string().default('influxd'),
   dataDir: z.string().default('./var/influxdb'),
-  /** 0 picks a free port. */
+  /** 0: a free port on the first start, remembered in dataDir/influxd.port and kept from then on. */
   port: port.default(0),
 });
 
