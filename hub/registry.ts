@@ -91,7 +91,7 @@ export class DeviceRegistry {
         location: d.location,
         tags: { ...d.tags, ...(d.location ? { location: d.location } : {}) },
         source: undefined,
-        state: 'unknown',
+        state: 'waiting',
         firstSeen: undefined,
         lastSeen: undefined,
         sensors: byId(),
@@ -122,7 +122,7 @@ export class DeviceRegistry {
         id,
         tags: {},
         source: undefined,
-        state: 'unknown',
+        state: 'waiting',
         firstSeen: undefined,
         lastSeen: undefined,
         sensors: byId(),
@@ -393,7 +393,7 @@ export class DeviceRegistry {
 
   /** Devices by state, without sorting the list (read at every /metrics scrape). */
   countByState(): Record<DeviceState['state'], number> {
-    const n = { online: 0, stale: 0, offline: 0, unknown: 0 };
+    const n = { online: 0, stale: 0, offline: 0, waiting: 0 };
     for (const d of this.#devices.values()) n[d.state]++;
     return n;
   }
