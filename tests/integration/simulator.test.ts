@@ -104,4 +104,21 @@ describe('simulated fleet', () => {
     const q1 = JSON.parse((await run('1')).stderr.trimEnd().split('\n').at(-1)!) as Record<string, number>;
     expect(q1.acked).toBe(q1.published);
   });
+
+  it('sensor-hub simulate on a terminal: progress as a sentence, not JSON', async () => {
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('HUB_')));
+    // script(1) gives the command a pseudo-terminal, as a person's shell would.
+    const { stdout } = await promisify(execFile)(
+      'script',
+      [
+        '-qec',
+        'node dist/hub/cli.js simulate --devices 2 --rate 10 --prefix ttysim --duration 1s',
+        '/dev/null',
+      ],
+      { env: { ...env, HUB_MQTT_PORT: new URL(hub.mqttUrl).port }, timeout: 30_000 },
+    );
+    const lines = stdout.replace(/\r/g, '').trimEnd().split('\n');
+    expect(lines.at(-1)).toMatch(/^done: published \d+ · errors 0 · silent devices \d+$/);
+    expect(lines.filter((l) => l.startsWith('{'))).toEqual([]);
+  });
 });

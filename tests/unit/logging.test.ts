@@ -109,6 +109,13 @@ describe('logs', () => {
     expect(text).not.toContain('\u001b[');
 
     text = '';
+    const onTerminal = createLogger('info', { destination: out, isTTY: true });
+    onTerminal.warn('coloured');
+    await new Promise((r) => setImmediate(r));
+    expect(text).toContain('\u001b[');
+    expect(text).toContain('coloured');
+
+    text = '';
     const auto = createLogger('info', { destination: out, isTTY: false });
     auto.info({ device: 'kitchen' }, 'new device');
     await new Promise((r) => setImmediate(r));
