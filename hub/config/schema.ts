@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { LOG_FORMATS } from '../core/logger.js';
 import { PROTOCOL_MAX_PACKET } from '../mqtt/framing.js';
-import { board, checkBoardSettings, checkBoards } from './boards.js';
+import { board, boardSensor, checkBoardSettings, checkBoards } from './boards.js';
 import { duration, id } from './common.js';
 import {
   deviceSensorFields,
@@ -266,7 +266,9 @@ export const configSchema = configFields.superRefine((c, ctx) => {
 
 /**
  * The cross-key problems of settings that failed validation: each section is validated
- * alone (with its defaults), and each check whose sections are all valid is run.
+ * alone (with its defaults), and each check whose sections are all valid is run. Boards,
+ * their sensors and devices count one by one: a valid entry is checked against the other
+ * valid ones, whatever is wrong with an entry beside it (it is left out, its index kept).
  */
 export function crossProblemsOf(
   raw: Record<string, unknown>,
@@ -274,13 +276,36 @@ export function crossProblemsOf(
 ): Array<{ path: Array<string | number>; message: string }> {
   const shape = configFields.shape;
   const valid: Partial<Record<Section, unknown>> = {};
+  const given = (key: string) => (Object.hasOwn(raw, key) ? raw[key] : undefined);
   for (const key of Object.keys(shape) as Section[]) {
-    const r = shape[key].safeParse(Object.hasOwn(raw, key) ? raw[key] : undefined, params);
+    const r = shape[key].safeParse(given(key), params);
     if (r.success) valid[key] = r.data;
   }
+  valid.boards ??= entries(given('boards'), (b) => {
+    if (typeof b !== 'object' || b === null) return undefined;
+    const head = board.safeParse({ ...b, sensors: [] }, params);
+    const sensors = entries(
+      (b as { sensors?: unknown }).sensors,
+      (x) => boardSensor.safeParse(x, params).data,
+    );
+    return head.success && sensors ? { ...head.data, sensors } : undefined;
+  });
+  valid.devices ??= entries(given('devices'), (d) => device.safeParse(d, params).data);
   return CROSS_CHECKS.flatMap(({ uses, check }) =>
-    uses.every((k) => k in valid) ? check(valid as ConfigFields) : [],
+    uses.every((k) => valid[k] !== undefined) ? check(valid as ConfigFields) : [],
   );
+}
+
+/** A list's valid entries at their own indexes (holes where an entry is invalid); undefined if no list. */
+function entries<T>(list: unknown, parse: (item: unknown) => T | undefined): T[] | undefined {
+  if (list === undefined) return [];
+  if (!Array.isArray(list)) return undefined;
+  const out: T[] = new Array(list.length);
+  list.forEach((item, i) => {
+    const v = parse(item);
+    if (v !== undefined) out[i] = v;
+  });
+  return out;
 }
 
 /** Carried (not enumerable) by every config that loadConfig or parseConfig returned. */

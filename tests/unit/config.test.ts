@@ -100,6 +100,28 @@ describe('config', () => {
     ]);
   });
 
+  it('reports checks across keys together with field errors, even beside a bad entry of the same board', () => {
+    const problems = problemsOf(() =>
+      parseConfig({
+        http: { host: '0.0.0.0' },
+        mqtt: { port: -1 },
+        boards: [
+          {
+            id: 'gh',
+            sensors: [
+              { id: 'a', type: 'analog', pin: 'A0' },
+              { id: 'b', type: 'analog', pin: 'A0' },
+              { id: 'c', type: 'analog', pin: 'A2', every: 'fast' },
+            ],
+          },
+        ],
+      }),
+    );
+    expect(problems.map((x) => x.path).sort()).toEqual(
+      ['boards[0].sensors[1].pin', 'boards[0].sensors[2].every', 'http.token', 'mqtt.port'].sort(),
+    );
+  });
+
   it('says which environment variable holds a bad value', () => {
     const problems = problemsOf(() => loadConfig({ env: { HUB_HTTP_PORT: 'abc' } }));
     expect(problems).toEqual([expect.objectContaining({ path: 'http.port', origin: 'HUB_HTTP_PORT' })]);
