@@ -36,7 +36,7 @@ function fail(err: unknown): never {
   if (err instanceof ConfigError) {
     const what =
       err.code === 'HUB_CONFIG_UNREADABLE' ? 'cannot read the configuration' : 'invalid configuration';
-    process.stderr.write(`error ${err.code}: ${what}\n${formatProblems(err.problems)}\n`);
+    process.stderr.write(`error ${err.code}: ${what}\n${formatProblems(err.problems, { terse: true })}\n`);
     process.exit(2);
   }
   if (err instanceof HubError) {

@@ -31,11 +31,11 @@ export class ConfigError extends HubError {
   }
 }
 
-export function formatProblems(problems: ConfigProblem[]): string {
+export function formatProblems(problems: ConfigProblem[], opts: { terse?: boolean } = {}): string {
   return problems
     .map((p) => {
-      // A variable that names its key says the path already (HUB_MQTT_PORT is mqtt.port).
-      const pathSaid = !p.path || (p.origin !== undefined && p.origin === envNameOf(p.path));
+      // Tersely, a variable that names its key says the path already (HUB_MQTT_PORT is mqtt.port).
+      const pathSaid = !p.path || (opts.terse && p.origin !== undefined && p.origin === envNameOf(p.path));
       return `  ${p.origin ? `${p.origin}: ` : ''}${pathSaid ? '' : `${p.path}: `}${p.message}`;
     })
     .join('\n');

@@ -322,7 +322,7 @@ describe('loadConfig and parseConfig', () => {
       expect.objectContaining({ path: 'devices[1].id', origin: 'overrides' }),
     ]);
     expect((err as Error).message).toContain(
-      'HUB_MQTT_PORT: expected a port number from 0 to 65535, got 70000',
+      'HUB_MQTT_PORT: mqtt.port: expected a port number from 0 to 65535, got 70000',
     );
   });
 
