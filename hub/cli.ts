@@ -210,9 +210,9 @@ program
   )
   .option(
     '-c, --config <file>',
-    `the hub's YAML config, for the broker's address and first user (default: ${CONFIG_FILE_VARIABLE})`,
+    `the hub's YAML config, for the broker's address and first user (default: the file named by ${CONFIG_FILE_VARIABLE})`,
   )
-  .option('--username <name>', "MQTT user (default: the config's first mqtt.users entry)")
+  .option('--username <name>', "MQTT user (default without --url: the hub config's first mqtt.users entry)")
   .option('--password <secret>', 'MQTT password')
   .addOption(new Option('-q, --qos <qos>', 'MQTT QoS (default: 0)').choices(['0', '1']))
   .option(
@@ -239,10 +239,8 @@ program
       }
     });
     // Without --url, the hub this machine runs: its config file and HUB_MQTT_* variables.
-    const hubConfig =
-      o.url === undefined || o.username === undefined
-        ? attempt(() => loadConfig({ file: configFile }))
-        : undefined;
+    // Its users too: another broker given by --url has its own.
+    const hubConfig = o.url === undefined ? attempt(() => loadConfig({ file: configFile })) : undefined;
     const url = o.url ?? brokerUrlOf(hubConfig!.mqtt);
     const user =
       o.username !== undefined
