@@ -21,7 +21,9 @@ const { Command, InvalidArgumentError, Option } = await import('commander');
 const { SIGNAL_KINDS, SIM_FORMAT_NAMES } = await import('./core/simulation.js');
 const { CONFIG_FILE_VARIABLE, ConfigError, formatProblems, loadConfig } = await import('./config/load.js');
 const { hubProcessFlags } = await import('./config/process.js');
-const { loadSimulateOptions, SIMULATE_ENV_PREFIX } = await import('./config/simulate.js');
+const { brokerUrlOf, loadSimulateOptions, SIMULATE_DEFAULTS, SIMULATE_ENV_PREFIX } = await import(
+  './config/simulate.js'
+);
 const { HubError } = await import('./core/errors.js');
 
 const int = (name: string) => (v: string) => {
@@ -32,7 +34,9 @@ const int = (name: string) => (v: string) => {
 
 function fail(err: unknown): never {
   if (err instanceof ConfigError) {
-    process.stderr.write(`error ${err.code}: invalid configuration\n${formatProblems(err.problems)}\n`);
+    const what =
+      err.code === 'HUB_CONFIG_UNREADABLE' ? 'cannot read the configuration' : 'invalid configuration';
+    process.stderr.write(`error ${err.code}: ${what}\n${formatProblems(err.problems, { terse: true })}\n`);
     process.exit(2);
   }
   if (err instanceof HubError) {
@@ -74,8 +78,36 @@ function stopOnSignal(stop: () => Promise<void>): void {
   if (parentGone) stopHere();
 }
 
+interface Progress {
+  published: number;
+  acked?: number;
+  errors: number;
+  inDropout: number;
+}
+
+/** simulate's progress: a JSON line, or a sentence for the person at the terminal. */
+function progressLine(json: boolean, targetPerSecond: number) {
+  let last = { at: Date.now(), published: 0 };
+  return (s: Progress, final = false): string => {
+    if (json) return `${JSON.stringify(final ? { ...s, done: true } : s)}\n`;
+    const now = Date.now();
+    const rate = ((s.published - last.published) * 1000) / Math.max(1, now - last.at);
+    last = { at: now, published: s.published };
+    const parts = [
+      `${final ? 'done: ' : ''}published ${s.published.toLocaleString('en-US')}`,
+      ...(final ? [] : [`${rate.toFixed(1)}/s (target ${targetPerSecond}/s)`]),
+      ...(s.acked === undefined ? [] : [`acked ${s.acked.toLocaleString('en-US')}`]),
+      `errors ${s.errors}`,
+      `silent devices ${s.inDropout}`,
+    ];
+    return `${parts.join(' · ')}\n`;
+  };
+}
+
 function banner(hub: HubHandle): void {
-  const managed = hub.config.influx.url ? '' : ` (managed, data in ${hub.config.influx.managed.dataDir})`;
+  const managed = hub.config.influx.url
+    ? ''
+    : ` (managed; data, and this port for the next starts, in ${hub.config.influx.managed.dataDir})`;
   process.stderr.write(
     `sensor-hub ready\n  MQTT       ${hub.mqttUrl}\n  dashboard  ${hub.httpUrl}/\n  InfluxDB   ${hub.influxUrl}${managed}, database "${hub.config.influx.database}"\n  try        mosquitto_pub -h ${hub.config.mqtt.host} -p ${new URL(hub.mqttUrl).port} -t sensors/kitchen/temperature -m 21.5\n`,
   );
@@ -126,7 +158,9 @@ const program = new Command()
   .description(
     'IoT sensor hub: MQTT broker, Arduino boards, normalizing pipeline, InfluxDB storage, dashboard',
   )
-  .showHelpAfterError();
+  .showHelpAfterError('(see sensor-hub --help)')
+  // A usage error exits 2, as getopt-style tools do (and as a config error does here).
+  .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
 
 program
   .command('start')
@@ -137,7 +171,9 @@ program
   )
   .action(async (o: { config?: string }) => {
     attempt(() => hubProcessFlags());
-    const config = attempt(() => loadConfig({ file: o.config }));
+    const config = attempt(() =>
+      loadConfig({ file: o.config, onWarning: (m) => process.stderr.write(`warning: ${m}\n`) }),
+    );
     const { startHub } = await import('./hub.js');
     const hub = await startHub(config, await virtualBoards(config)).catch(fail);
     stopOnSignal(() => hub.stop());
@@ -150,7 +186,7 @@ program
   .argument('<file>', 'YAML config file')
   .action((file: string) => {
     try {
-      const c = loadConfig({ file });
+      const c = loadConfig({ file, onWarning: (m) => process.stderr.write(`warning: ${m}\n`) });
       process.stdout.write(
         `ok: ${file} is valid (MQTT ${c.mqtt.host}:${c.mqtt.port}, HTTP ${c.http.host}:${c.http.port}, InfluxDB ${c.influx.url ?? 'managed'}, ${c.devices.length} devices, ${c.boards.length} boards)\n`,
       );
@@ -164,11 +200,20 @@ program
   .description(
     `run a fleet of simulated MQTT sensors (each option also as ${SIMULATE_ENV_PREFIX}_<OPTION>, e.g. ${SIMULATE_ENV_PREFIX}_URL; options win)`,
   )
-  .option('-n, --devices <n>', 'number of devices (required)')
-  .option('-r, --rate <hz>', 'publishes per device per second (required)')
+  .option('-n, --devices <n>', `number of devices (default: ${SIMULATE_DEFAULTS.devices})`)
+  .option('-r, --rate <hz>', `publishes per device per second (default: ${SIMULATE_DEFAULTS.rate})`)
   .addOption(new Option('-f, --format <format>', 'payload format (default: plain)').choices(SIM_FORMAT_NAMES))
   .option('-s, --seed <n>', 'random seed (default: 1)')
-  .option('-u, --url <url>', 'broker URL (default: mqtt://127.0.0.1:1883)')
+  .option(
+    '-u, --url <url>',
+    "broker URL (default: the hub's, from its config and HUB_MQTT_HOST/HUB_MQTT_PORT: mqtt://127.0.0.1:1883)",
+  )
+  .option(
+    '-c, --config <file>',
+    `the hub's YAML config, for the broker's address and first user (default: the file named by ${CONFIG_FILE_VARIABLE})`,
+  )
+  .option('--username <name>', "MQTT user (default without --url: the hub config's first mqtt.users entry)")
+  .option('--password <secret>', 'MQTT password')
   .addOption(new Option('-q, --qos <qos>', 'MQTT QoS (default: 0)').choices(['0', '1']))
   .option(
     '--sensors <list>',
@@ -176,25 +221,34 @@ program
   )
   .option('--prefix <prefix>', 'device id prefix (default: sim)')
   .option('--no-dropouts', 'never go silent')
-  .option('-d, --duration <time>', 'stop after this long (e.g. 30s)')
+  .option('-d, --duration <time>', 'stop after this long (e.g. 30s; default: until Ctrl-C)')
+  .option('--json', 'progress as JSON lines (the default when stderr is not a terminal)')
   .action(async (_o: unknown, cmd: CommandType) => {
     // Only what was typed: a commander default would hide the HUB_SIM_* variable under it.
-    const given = Object.fromEntries(
+    const { config: configFile, ...given } = Object.fromEntries(
       Object.entries(cmd.opts()).filter(([key]) => cmd.getOptionValueSource(key) === 'cli'),
-    );
+    ) as Record<string, unknown> & { config?: string };
     const o = attempt(() => {
       try {
         return loadSimulateOptions(given);
       } catch (err) {
         if (!(err instanceof ConfigError)) throw err;
-        const lines = err.problems.map((p) => `  ${p.origin ?? p.path}: ${p.message}`).join('\n');
-        process.stderr.write(`error ${err.code}: invalid simulate options\n${lines}\n`);
+        for (const p of err.problems) process.stderr.write(`error: ${p.origin ?? p.path}: ${p.message}\n`);
+        process.stderr.write(`(see sensor-hub simulate --help)\n`);
         process.exit(2);
       }
     });
-    const { simulateFleet } = await import('../simulators/fleet.js');
+    // Without --url, the hub this machine runs: its config file and HUB_MQTT_* variables.
+    // Its users too: another broker given by --url has its own.
+    const hubConfig = o.url === undefined ? attempt(() => loadConfig({ file: configFile })) : undefined;
+    const url = o.url ?? brokerUrlOf(hubConfig!.mqtt);
+    const user =
+      o.username !== undefined
+        ? { username: o.username, password: o.password ?? '' }
+        : hubConfig?.mqtt.users[0];
+    const { simulateFleet, FleetConnectError } = await import('../simulators/fleet.js');
     const fleet = await simulateFleet({
-      url: o.url,
+      url,
       devices: o.devices,
       rate: o.rate,
       format: o.format,
@@ -203,13 +257,24 @@ program
       sensors: o.sensors,
       prefix: o.prefix,
       dropouts: o.dropouts,
-    }).catch(fail);
-    process.stderr.write(`simulating ${o.devices} devices at ${o.rate} Hz (${o.format}) into ${o.url}\n`);
-    const report = setInterval(() => process.stderr.write(`${JSON.stringify(fleet.stats())}\n`), 5000);
+      ...(user ? { username: user.username, password: user.password } : {}),
+    }).catch((err: unknown) => {
+      if (!(err instanceof FleetConnectError)) return fail(err);
+      process.stderr.write(
+        `error: ${err.message}; is the hub running? Start it with "sensor-hub start", or pass --url\n`,
+      );
+      process.exit(1);
+    });
+    process.stderr.write(
+      `simulating ${o.devices} devices at ${o.rate} Hz (${o.format}, QoS ${o.qos}) into ${url}\n`,
+    );
+    const json = o.json || !process.stderr.isTTY;
+    const progress = progressLine(json, o.devices * o.rate);
+    const report = setInterval(() => process.stderr.write(progress(fleet.stats())), 5000);
     const stop = async () => {
       clearInterval(report);
       await fleet.stop();
-      process.stderr.write(`${JSON.stringify(fleet.stats())}\n`);
+      process.stderr.write(progress(fleet.stats(), true));
     };
     stopOnSignal(stop);
     if (o.duration !== undefined) setTimeout(() => stop().then(() => process.exit(0)), o.duration);
@@ -276,5 +341,7 @@ program
         .join(', ')}; open ${hub.httpUrl}/ in a browser\n`,
     );
   });
+
+for (const c of program.commands) c.showHelpAfterError(`(see sensor-hub ${c.name()} --help)`);
 
 await program.parseAsync(process.argv);

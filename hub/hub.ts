@@ -5,6 +5,7 @@ import { BoardManager } from './boards/manager.js';
 import { assertHubConfig } from './config/load.js';
 import type { HubConfig } from './config/schema.js';
 import { EventBus } from './core/bus.js';
+import { LogBudget } from './core/log-budget.js';
 import { createLogger } from './core/logger.js';
 import type { RawMessage } from './core/raw-message.js';
 import { registryOptions } from './device-support.js';
@@ -62,7 +63,7 @@ export interface StartOptions {
  */
 export async function startHub(config: HubConfig, opts: StartOptions = {}): Promise<HubHandle> {
   assertHubConfig(config);
-  const log = opts.logger ?? createLogger(config.log.level);
+  const log = opts.logger ?? createLogger(config.log.level, { format: config.log.format });
   const bus = new EventBus(log.child({ module: 'bus' }));
   const metrics = createMetrics();
   const runner = new ModuleRunner(log);
@@ -82,6 +83,11 @@ export async function startHub(config: HubConfig, opts: StartOptions = {}): Prom
     quarantine,
     ...(opts.drainTimeoutMs !== undefined ? { drainTimeoutMs: opts.drainTimeoutMs } : {}),
   });
+  // A fleet of thousands appearing at once is a few lines and a count, not thousands of lines.
+  const newDevices = new LogBudget(log.child({ module: 'registry' }), {
+    perWindow: 20,
+    summary: 'new devices',
+  });
   // Boards are declared too, so they are known (and can be reported offline) before a reading.
   const declared = config.devices.map((d) => d.id);
   const registry = new DeviceRegistry(
@@ -90,7 +96,10 @@ export async function startHub(config: HubConfig, opts: StartOptions = {}): Prom
       ...config.devices,
       ...config.boards.filter((b) => !declared.includes(b.id)).map((b) => ({ id: b.id, tags: {} })),
     ],
-    registryOptions(config),
+    {
+      ...registryOptions(config),
+      onNewDevice: (device) => newDevices.event('info', 'device', { device }, 'new device'),
+    },
   );
   const ingest = new IngestModule({ config, bus, metrics, registry, quarantine, store: () => storage.sink });
   const mqtt = new BrokerModule({
@@ -200,6 +209,7 @@ export async function startHub(config: HubConfig, opts: StartOptions = {}): Prom
       stopping ??= (async () => {
         log.info('hub stopping');
         await runner.stop();
+        newDevices.flush();
         log.info('hub stopped');
       })();
       return stopping;

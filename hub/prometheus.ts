@@ -4,7 +4,8 @@ import type { ReadingSource } from './core/reading.js';
 /** The hub's Prometheus metrics, on a registry of its own (several hubs can share a process in tests). */
 export function createMetrics() {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'hub_process_' });
+  // prom-client's own names start with process_ and nodejs_: hub_process_cpu_seconds_total, hub_nodejs_heap_size_used_bytes.
+  collectDefaultMetrics({ register: registry, prefix: 'hub_' });
   const storage: StorageProbe = {
     spoolReadings: () => 0,
     spoolBytes: () => 0,

@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import type { EventBus } from './core/bus.js';
 import { QUARANTINE_REASONS, type QuarantineReason } from './core/errors.js';
+import { LogBudget } from './core/log-budget.js';
 import type { QuarantineEntry } from './core/quarantine-entry.js';
 import type { RawMessage } from './core/raw-message.js';
 import { isValidId } from './core/reading.js';
@@ -19,6 +20,8 @@ export interface QuarantineOptions {
   counted?: { fileBytes(n: number): void; fileDropped(n: number): void };
   /** Wait before a failed file is opened again. */
   reopenAfterMs?: number;
+  /** Quarantined payloads logged per window (default 10 a minute); the rest are summed up in one line. */
+  logBudget?: { perWindow?: number; windowMs?: number };
 }
 
 /**
@@ -43,6 +46,7 @@ export class Quarantine {
   readonly #keep: number;
   readonly #maxRaw: number;
   readonly #maxFile: number;
+  readonly #logBudget: LogBudget;
 
   constructor(
     private readonly bus: EventBus,
@@ -53,6 +57,7 @@ export class Quarantine {
     this.#maxRaw = opts.maxRawBytes ?? 4096;
     this.#maxFile = opts.maxFileBytes ?? 64 * 1024 * 1024;
     for (const r of Object.keys(QUARANTINE_REASONS) as QuarantineReason[]) this.#counts.set(r, 0);
+    this.#logBudget = new LogBudget(log, { ...opts.logBudget, summary: 'payloads quarantined' });
   }
 
   start(): void {
@@ -115,6 +120,13 @@ export class Quarantine {
     this.#ring.push(entry);
     if (this.#ring.length > this.#keep) this.#ring.shift();
     this.#append(entry);
+    // A device spoofing the hub's own topics is a warning; an unreadable payload is news.
+    this.#logBudget.event(
+      reason === 'reserved_topic' ? 'warn' : 'info',
+      reason,
+      { device: entry.device, topic: entry.topic, reason, detail, clientId: msg.clientId },
+      reason === 'reserved_topic' ? 'publish under a reserved topic refused' : 'payload quarantined',
+    );
     this.bus.emit('quarantine', entry);
     return entry;
   }
@@ -175,6 +187,7 @@ export class Quarantine {
 
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#logBudget.flush();
     const f = this.#file;
     this.#file = undefined;
     if (f && !f.destroyed) await new Promise<void>((r) => f.end(r));

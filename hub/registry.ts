@@ -36,6 +36,8 @@ export interface RegistryOptions {
   /** Sensors per device at most. */
   maxSensorsPerDevice?: number;
   now?: () => number;
+  /** A device the hub has not known before (not declared, not restored from storage) appeared. */
+  onNewDevice?: (device: string) => void;
 }
 
 /** What the hub keeps per sensor it has had readings from since start. */
@@ -89,7 +91,7 @@ export class DeviceRegistry {
         location: d.location,
         tags: { ...d.tags, ...(d.location ? { location: d.location } : {}) },
         source: undefined,
-        state: 'unknown',
+        state: 'waiting',
         firstSeen: undefined,
         lastSeen: undefined,
         sensors: byId(),
@@ -112,14 +114,15 @@ export class DeviceRegistry {
     this.bus.removeAll(this);
   }
 
-  #device(id: string): DeviceState {
+  #device(id: string, fromStorage = false): DeviceState {
     let d = this.#devices.get(id);
     if (!d) {
+      if (!fromStorage) this.opts.onNewDevice?.(id);
       d = {
         id,
         tags: {},
         source: undefined,
-        state: 'unknown',
+        state: 'waiting',
         firstSeen: undefined,
         lastSeen: undefined,
         sensors: byId(),
@@ -303,7 +306,7 @@ export class DeviceRegistry {
       const existed = this.#devices.has(k.device);
       // The caps hold for what storage remembers too (they may have been lowered since).
       if (!existed && this.#devices.size >= this.#maxDevices) continue;
-      const d = this.#device(k.device);
+      const d = this.#device(k.device, true);
       if (!existed) d.restored = true;
       if (d.sensors[k.sensor] || (this.#sensorCount.get(d.id) ?? 0) >= this.#maxSensors) continue;
       d.source ??= k.source as Reading['source'];
@@ -390,7 +393,7 @@ export class DeviceRegistry {
 
   /** Devices by state, without sorting the list (read at every /metrics scrape). */
   countByState(): Record<DeviceState['state'], number> {
-    const n = { online: 0, stale: 0, offline: 0, unknown: 0 };
+    const n = { online: 0, stale: 0, offline: 0, waiting: 0 };
     for (const d of this.#devices.values()) n[d.state]++;
     return n;
   }

@@ -27,7 +27,8 @@ export interface FleetOptions {
 
 export interface FleetStats {
   published: number;
-  acked: number;
+  /** Publishes the broker acknowledged; only at QoS 1 (QoS 0 has no acknowledgement). */
+  acked?: number;
   errors: number;
   inDropout: number;
 }
@@ -45,6 +46,24 @@ interface SimDevice {
   client: MqttClient;
   next: number;
   silentUntil: number;
+}
+
+/** The fleet could not connect to its broker (refused, unknown host, timeout, bad credentials). */
+export class FleetConnectError extends Error {
+  constructor(
+    readonly url: string,
+    cause: unknown,
+  ) {
+    super(`cannot connect to ${url}: ${describe(cause)}`, { cause });
+    this.name = 'FleetConnectError';
+  }
+}
+
+function describe(err: unknown): string {
+  const e = err as { code?: string; message?: string };
+  if (e?.code === 'ECONNREFUSED') return 'connection refused (no broker listens there)';
+  if (e?.code === 'ENOTFOUND' || e?.code === 'EAI_AGAIN') return 'unknown host';
+  return e?.message ?? String(err);
 }
 
 const DEFAULT_SENSORS: readonly SignalKind[] = ['temperature', 'humidity', 'pressure'];
@@ -65,20 +84,26 @@ export async function simulateFleet(opts: FleetOptions): Promise<FleetHandle> {
         ? 0.002
         : opts.dropouts;
   const nConn = Math.max(1, Math.min(opts.connections ?? opts.devices, opts.devices));
-  const stats: FleetStats = { published: 0, acked: 0, errors: 0, inDropout: 0 };
+  const stats = { published: 0, acked: 0, errors: 0, inDropout: 0 };
   const width = Math.max(4, String(opts.devices).length);
 
-  const clients = await Promise.all(
-    Array.from({ length: nConn }, (_, i) =>
-      mqtt.connectAsync(opts.url, {
-        clientId: `${prefix}-client-${String(i + 1).padStart(width, '0')}-${seed}`,
-        clean: true,
-        reconnectPeriod: 1000,
-        connectTimeout: 10_000,
-        ...(opts.username ? { username: opts.username, password: opts.password ?? '' } : {}),
-      }),
-    ),
+  const connecting = Array.from({ length: nConn }, (_, i) =>
+    mqtt.connectAsync(opts.url, {
+      clientId: `${prefix}-client-${String(i + 1).padStart(width, '0')}-${seed}`,
+      clean: true,
+      reconnectPeriod: 1000,
+      connectTimeout: 10_000,
+      ...(opts.username ? { username: opts.username, password: opts.password ?? '' } : {}),
+    }),
   );
+  const settled = await Promise.allSettled(connecting);
+  const clients = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) {
+    // None left reconnecting in the background: the caller gets the error and nothing else runs.
+    await Promise.all(clients.map((c) => c.endAsync(true)));
+    throw new FleetConnectError(opts.url, failed.reason);
+  }
   for (const c of clients) c.on('error', () => stats.errors++);
 
   const start = Date.now();
@@ -129,7 +154,10 @@ export async function simulateFleet(opts: FleetOptions): Promise<FleetHandle> {
 
   return {
     deviceIds: devices.map((d) => d.id),
-    stats: () => ({ ...stats }),
+    stats: () => {
+      const { acked, ...rest } = stats;
+      return qos > 0 ? { ...rest, acked } : rest;
+    },
     async stop() {
       running = false;
       clearInterval(timer);

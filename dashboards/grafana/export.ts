@@ -1,5 +1,8 @@
+import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { type GrafanaPanel, PANELS, VARIABLES } from './panels.js';
 
 export const EXPORT_PATH = fileURLToPath(new URL('./sensor-hub.json', import.meta.url));
@@ -17,7 +20,7 @@ function panelJson(p: GrafanaPanel, id: number, x: number, y: number): Record<st
     datasource: DS,
     gridPos: { h: p.height, w: p.width, x, y },
     ...(p.repeat ? { repeat: p.repeat, repeatDirection: 'v' } : {}),
-    fieldConfig: { defaults: p.unit ? { unit: p.unit } : {}, overrides: [] },
+    fieldConfig: { defaults: p.unit ? { unit: p.unit } : {}, overrides: p.overrides ?? [] },
     options: {},
     targets: p.targets.map((t) => ({
       refId: t.refId,
@@ -91,7 +94,25 @@ export function renderDashboard(): string {
   return `${JSON.stringify(dashboard, null, 2)}\n`;
 }
 
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/**
+ * The dashboard as the tracked file holds it: laid out by the project's formatter (Biome),
+ * so `npm run grafana-export` on a clean checkout leaves it clean and `npm run lint` passes.
+ */
+export function formattedDashboard(): string {
+  const biome = resolve(ROOT, 'node_modules/.bin/biome');
+  return execFileSync(biome, ['format', `--stdin-file-path=${relative(ROOT, EXPORT_PATH)}`], {
+    cwd: ROOT,
+    input: renderDashboard(),
+    encoding: 'utf8',
+  });
+}
+
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  writeFileSync(EXPORT_PATH, renderDashboard());
-  process.stdout.write(`wrote ${EXPORT_PATH} (${PANELS.length} panels, ${VARIABLES.length} variables)\n`);
+  // --out writes elsewhere (a test compares it with the tracked file).
+  const { values } = parseArgs({ options: { out: { type: 'string' } } });
+  const out = values.out ?? EXPORT_PATH;
+  writeFileSync(out, formattedDashboard());
+  process.stdout.write(`wrote ${out} (${PANELS.length} panels, ${VARIABLES.length} variables)\n`);
 }

@@ -18,6 +18,42 @@ export interface GrafanaTarget {
   query: string;
 }
 
+/** Grafana's unit for each canonical unit the hub stores (UCUM/SenML code to Grafana unit id). */
+export const GRAFANA_UNITS: Readonly<Record<string, string>> = {
+  Cel: 'celsius',
+  '%RH': 'humidity',
+  // Grafana's "si:" prefix scales with SI prefixes: 101325 Pa shows as 101 kPa.
+  Pa: 'si:Pa',
+  lx: 'lux',
+  '1': 'none',
+  V: 'volt',
+  A: 'amp',
+  W: 'watt',
+  Wh: 'watth',
+  '%': 'percent',
+  ppm: 'ppm',
+  'ug/m3': 'conµgm3',
+  dBm: 'dBm',
+  m: 'lengthm',
+  'm/s': 'velocityms',
+  Hz: 'hertz',
+};
+
+/**
+ * A repeated $metric panel shows one metric, whichever: each series carries its unit tag
+ * at the end of its name ("kitchen/air [Cel]"), and an override per unit gives Grafana
+ * the unit of the series whose name ends so.
+ */
+export const UNIT_OVERRIDES: GrafanaOverride[] = Object.entries(GRAFANA_UNITS).map(([ucum, unit]) => ({
+  matcher: { id: 'byRegexp', options: `.* \\[${ucum.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}\\]$` },
+  properties: [{ id: 'unit', value: unit }],
+}));
+
+export interface GrafanaOverride {
+  matcher: { id: 'byRegexp'; options: string };
+  properties: Array<{ id: 'unit'; value: string }>;
+}
+
 export interface GrafanaPanel {
   title: string;
   type: 'timeseries' | 'table' | 'stat';
@@ -25,6 +61,7 @@ export interface GrafanaPanel {
   width: number;
   height: number;
   unit?: string;
+  overrides?: GrafanaOverride[];
   /** Repeats the panel once per value of this variable. */
   repeat?: string;
   targets: GrafanaTarget[];
@@ -45,6 +82,7 @@ export const PANELS: GrafanaPanel[] = [
       'Readings stored in the time range, per metric. (A count of reporting sensors needs a subquery over last(), which InfluxDB 1.6 answers empty.)',
     width: 6,
     height: 4,
+    unit: 'short',
     targets: [
       {
         refId: 'A',
@@ -71,27 +109,17 @@ export const PANELS: GrafanaPanel[] = [
   {
     title: '$metric',
     type: 'timeseries',
-    description: 'Mean per interval, with the minimum and maximum of each interval, per device and sensor.',
+    description:
+      'Mean per interval, with the minimum and maximum of each interval, per device and sensor, in the unit stored.',
     width: 24,
     height: 8,
     repeat: 'metric',
-    targets: [
-      {
-        refId: 'A',
-        alias: '$tag_device/$tag_sensor',
-        query: `SELECT mean("value") FROM /^$metric$/ WHERE ${DEVICE} AND $timeFilter GROUP BY time($__interval), "device", "sensor" fill(none)`,
-      },
-      {
-        refId: 'B',
-        alias: '$tag_device/$tag_sensor min',
-        query: `SELECT min("value") FROM /^$metric$/ WHERE ${DEVICE} AND $timeFilter GROUP BY time($__interval), "device", "sensor" fill(none)`,
-      },
-      {
-        refId: 'C',
-        alias: '$tag_device/$tag_sensor max',
-        query: `SELECT max("value") FROM /^$metric$/ WHERE ${DEVICE} AND $timeFilter GROUP BY time($__interval), "device", "sensor" fill(none)`,
-      },
-    ],
+    overrides: UNIT_OVERRIDES,
+    targets: (['mean', 'min', 'max'] as const).map((fn, i) => ({
+      refId: 'ABC'[i]!,
+      alias: `$tag_device/$tag_sensor${fn === 'mean' ? '' : ` ${fn}`} [$tag_unit]`,
+      query: `SELECT ${fn}("value") FROM /^$metric$/ WHERE ${DEVICE} AND $timeFilter GROUP BY time($__interval), "device", "sensor", "unit" fill(none)`,
+    })),
   },
   {
     title: 'Last values',

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { parseDuration } from '../core/duration.js';
 import { ID_PATTERN } from '../core/reading.js';
+import { shown } from './messages.js';
 
 /** "500ms", "1s", "5m" or a number of milliseconds; parsed to milliseconds. */
 export const duration = z.union([z.number(), z.string()]).transform((v, ctx) => {
@@ -15,4 +16,6 @@ export const duration = z.union([z.number(), z.string()]).transform((v, ctx) => 
   return ms;
 });
 
-export const id = z.string().regex(ID_PATTERN, { message: 'expected an id of [A-Za-z0-9_.-]{1,64}' });
+export const id = z.string().regex(ID_PATTERN, {
+  error: (iss) => `expected an id of [A-Za-z0-9_.-]{1,64}, got ${shown(iss.input)}`,
+});

@@ -30,9 +30,50 @@ interface JsonNode {
   const?: unknown;
   $ref?: string;
   $defs?: Record<string, JsonNode>;
+  items?: JsonNode;
 }
 
 const cache = new WeakMap<z.ZodType, Map<string, EnvKey[]>>();
+const jsonCache = new WeakMap<z.ZodType, JsonNode>();
+
+function jsonSchemaOf(schema: z.ZodType): JsonNode {
+  let root = jsonCache.get(schema);
+  if (!root) {
+    root = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as JsonNode;
+    jsonCache.set(schema, root);
+  }
+  return root;
+}
+
+/** The keys an object at `path` (list indexes included) may have, from the schema; [] when unknown. */
+export function knownKeysAt(schema: z.ZodType, path: ReadonlyArray<PropertyKey>): string[] {
+  const root = jsonSchemaOf(schema);
+  const resolve = (n: JsonNode): JsonNode => {
+    const ref = n.$ref?.match(/^#\/\$defs\/(.+)$/)?.[1];
+    return ref && root.$defs?.[ref] ? resolve(root.$defs[ref]) : n;
+  };
+  let nodes: JsonNode[] = [root];
+  for (const p of path) {
+    const next: JsonNode[] = [];
+    const visit = (node: JsonNode) => {
+      const n = resolve(node);
+      for (const alt of [...(n.anyOf ?? []), ...(n.oneOf ?? [])]) visit(alt);
+      if (typeof p === 'number') {
+        if (n.items) next.push(n.items);
+      } else if (n.properties && Object.hasOwn(n.properties, p)) next.push(n.properties[String(p)]!);
+    };
+    for (const n of nodes) visit(n);
+    nodes = next;
+  }
+  const keys = new Set<string>();
+  const collect = (node: JsonNode) => {
+    const n = resolve(node);
+    for (const alt of [...(n.anyOf ?? []), ...(n.oneOf ?? [])]) collect(alt);
+    for (const k of Object.keys(n.properties ?? {})) keys.add(k);
+  };
+  for (const n of nodes) collect(n);
+  return [...keys];
+}
 
 /** Every leaf key of `schema` that an environment variable can set, with its variable. */
 export function envKeys(schema: z.ZodType, prefix = 'HUB'): EnvKey[] {
@@ -41,7 +82,7 @@ export function envKeys(schema: z.ZodType, prefix = 'HUB'): EnvKey[] {
   if (hit) return hit;
   // 'any' keeps keys whose type JSON Schema cannot express (a custom check): they get a
   // variable too, read as JSON when it parses and as a string otherwise.
-  const root = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as JsonNode;
+  const root = jsonSchemaOf(schema);
   const resolve = (n: JsonNode): JsonNode => {
     const ref = n.$ref?.match(/^#\/\$defs\/(.+)$/)?.[1];
     return ref && root.$defs?.[ref] ? resolve(root.$defs[ref]) : n;
@@ -88,7 +129,11 @@ const NUMBER = /^-?\d+(\.\d+)?$/;
 export function coerceEnv(raw: string, types: readonly string[]): unknown {
   const has = (t: string) => types.includes(t);
   const only = (...ts: string[]) => types.length > 0 && types.every((t) => ts.includes(t));
-  if (only('number', 'integer')) return raw.trim() === '' ? raw : Number(raw);
+  if (only('number', 'integer')) {
+    // Text that is no number stays text, so its problem can quote what was typed.
+    const n = Number(raw);
+    return raw.trim() === '' || Number.isNaN(n) ? raw : n;
+  }
   if (only('boolean')) return TRUE.test(raw) ? true : FALSE.test(raw) ? false : raw;
   if (types.length === 0 || has('array') || has('object')) {
     try {

@@ -1,9 +1,16 @@
 import { readFileSync } from 'node:fs';
-import { LineCounter, parseDocument } from 'yaml';
+import { isMap, isScalar, LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { HubError } from '../core/errors.js';
-import { applyEnv, dotted } from './env.js';
-import { configSchema, type HubConfig, type HubConfigInput, PARSED_CONFIG } from './schema.js';
+import { applyEnv, dotted, envName, knownKeysAt } from './env.js';
+import { configErrorMap, didYouMean } from './messages.js';
+import {
+  configSchema,
+  crossProblemsOf,
+  type HubConfig,
+  type HubConfigInput,
+  PARSED_CONFIG,
+} from './schema.js';
 
 export interface ConfigProblem {
   /** Dotted path with indexes, e.g. boards[0].sensors[1].pin */
@@ -24,11 +31,18 @@ export class ConfigError extends HubError {
   }
 }
 
-export function formatProblems(problems: ConfigProblem[]): string {
+export function formatProblems(problems: ConfigProblem[], opts: { terse?: boolean } = {}): string {
   return problems
-    .map((p) => `  ${p.origin ? `${p.origin}: ` : ''}${p.path || '(root)'}: ${p.message}`)
+    .map((p) => {
+      // Tersely, a variable that names its key says the path already (HUB_MQTT_PORT is mqtt.port).
+      const pathSaid = !p.path || (opts.terse && p.origin !== undefined && p.origin === envNameOf(p.path));
+      return `  ${p.origin ? `${p.origin}: ` : ''}${pathSaid ? '' : `${p.path}: `}${p.message}`;
+    })
     .join('\n');
 }
+
+const envNameOf = (dottedPath: string) =>
+  /^[A-Za-z.]+$/.test(dottedPath) ? envName(dottedPath.split('.')) : undefined;
 
 /** The variable naming the config file when no file is given (the file cannot name itself). */
 export const CONFIG_FILE_VARIABLE = 'HUB_CONFIG';
@@ -44,6 +58,8 @@ export interface LoadOptions {
   defaults?: HubConfigInput;
   /** Settings over the file and the environment. */
   overrides?: HubConfigInput;
+  /** Told what is valid but probably not meant (an empty file). */
+  onWarning?: (message: string) => void;
 }
 
 /**
@@ -58,6 +74,8 @@ export function loadConfig(opts: LoadOptions = {}): HubConfig {
   const fromEnv = opts.file === undefined && !!env[CONFIG_FILE_VARIABLE];
   const file = opts.file ?? (env[CONFIG_FILE_VARIABLE] || undefined);
   const fileLayer = file ? readYaml(file, fromEnv ? CONFIG_FILE_VARIABLE : undefined) : undefined;
+  if (fileLayer?.empty)
+    opts.onWarning?.(`${file} has no settings: the hub runs on its defaults and HUB_* variables`);
 
   let raw = merge({}, clone(opts.defaults));
   if (fileLayer) raw = merge(raw, fileLayer.settings);
@@ -66,14 +84,19 @@ export function loadConfig(opts: LoadOptions = {}): HubConfig {
   raw = merge(raw, clone(opts.overrides));
 
   return finish(
-    validate(configSchema, raw, (path) => {
-      const p = dotted(path);
-      return (
-        originOf(envOrigins, p) ??
-        (overridden.some((o) => covers(o, p)) ? 'overrides' : undefined) ??
-        fileLayer?.positionOf(path)
-      );
-    }),
+    validate(
+      configSchema,
+      raw,
+      (path, at) => {
+        const p = dotted(path);
+        return (
+          originOf(envOrigins, p) ??
+          (overridden.some((o) => covers(o, p)) ? 'overrides' : undefined) ??
+          fileLayer?.positionOf(path, at)
+        );
+      },
+      () => crossProblemsOf(raw, { error: configErrorMap }),
+    ),
   );
 }
 
@@ -84,7 +107,14 @@ export function loadConfig(opts: LoadOptions = {}): HubConfig {
 export function parseConfig(input: HubConfigInput = {}, opts: { env?: Env } = {}): HubConfig {
   const raw = merge({}, clone(input));
   const envOrigins = applyEnv(configSchema, raw, opts.env ?? {});
-  return finish(validate(configSchema, raw, (path) => originOf(envOrigins, dotted(path))));
+  return finish(
+    validate(
+      configSchema,
+      raw,
+      (path) => originOf(envOrigins, dotted(path)),
+      () => crossProblemsOf(raw, { error: configErrorMap }),
+    ),
+  );
 }
 
 /** True for a config made by loadConfig or parseConfig (not a copy, not a plain object). */
@@ -112,21 +142,52 @@ export function assertHubConfig(value: unknown): asserts value is HubConfig {
 
 /**
  * Parses `raw` with `schema`; on failure throws a ConfigError listing every issue with
- * its dotted path and, where `originOf` knows it, where the value came from.
+ * its dotted path and, where `originOf` knows it, where the value came from, in the
+ * order of the file's lines. An unknown key is a problem of its own, with the closest
+ * known key as a suggestion. `more` adds the problems that validation skips once a
+ * field is wrong (checks across keys).
  */
 export function validate<S extends z.ZodType>(
   schema: S,
   raw: unknown,
-  originOf: (path: ReadonlyArray<PropertyKey>) => string | undefined = () => undefined,
+  originOf: (path: ReadonlyArray<PropertyKey>, at?: 'key') => string | undefined = () => undefined,
+  more: () => Array<{ path: ReadonlyArray<PropertyKey>; message: string }> = () => [],
 ): z.output<S> {
-  const result = schema.safeParse(raw);
+  const result = schema.safeParse(raw, { error: configErrorMap });
   if (result.success) return result.data;
-  throw new ConfigError(
-    result.error.issues.map((issue) => {
-      const origin = originOf(issue.path);
-      return { path: dotted(issue.path), message: issue.message, ...(origin ? { origin } : {}) };
-    }),
-  );
+  const problems: ConfigProblem[] = [];
+  const add = (path: ReadonlyArray<PropertyKey>, message: string, at?: 'key') => {
+    const origin = originOf(path, at);
+    const p = { path: dotted(path), message, ...(origin ? { origin } : {}) };
+    if (!problems.some((q) => q.path === p.path && q.message === p.message)) problems.push(p);
+  };
+  for (const issue of result.error.issues) {
+    if (issue.code === 'unrecognized_keys') {
+      const known = knownKeysAt(schema, issue.path);
+      for (const key of issue.keys) {
+        const hint = didYouMean(key, known);
+        add(
+          [...issue.path, key],
+          `unknown key${hint ? `; did you mean "${hint}"?` : known.length > 0 ? ` (known: ${known.join(', ')})` : ''}`,
+          'key',
+        );
+      }
+    } else add(issue.path, issue.message);
+  }
+  for (const p of more()) add(p.path, p.message);
+  throw new ConfigError(inLineOrder(problems));
+}
+
+/** Problems in the order of the file (line, then column); the others after them, as they came. */
+function inLineOrder(problems: ConfigProblem[]): ConfigProblem[] {
+  const pos = (p: ConfigProblem) => {
+    const m = p.origin?.match(/:(\d+):(\d+)$/);
+    return m ? Number(m[1]) * 1e6 + Number(m[2]) : Number.POSITIVE_INFINITY;
+  };
+  return problems
+    .map((p, i) => ({ p, i, at: pos(p) }))
+    .sort((a, b) => a.at - b.at || a.i - b.i)
+    .map((x) => x.p);
 }
 
 /** The variable that set `path` or a key above it. */
@@ -185,7 +246,10 @@ function leafPaths(o: unknown, prefix: string[] = []): string[] {
 
 interface YamlLayer {
   settings: Settings;
-  positionOf(path: ReadonlyArray<PropertyKey>): string;
+  /** True when the file holds no settings (empty, or only comments). */
+  empty: boolean;
+  /** file:line:col of the value at `path` (or of its key), or of the nearest node above it. */
+  positionOf(path: ReadonlyArray<PropertyKey>, at?: 'key'): string;
 }
 
 function readYaml(file: string, namedBy: string | undefined): YamlLayer {
@@ -210,11 +274,14 @@ function readYaml(file: string, namedBy: string | undefined): YamlLayer {
     throw new ConfigError(
       doc.errors.map((e) => {
         const pos = lc.linePos(e.pos[0]);
-        return { path: '', origin: `${file}:${pos.line}:${pos.col}`, message: e.message.split('\n')[0]! };
+        // The library appends "at line L, column C" and a code frame; the origin says where.
+        const message = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+        return { path: '', origin: `${file}:${pos.line}:${pos.col}`, message: `YAML syntax: ${message}` };
       }),
       'HUB_CONFIG_UNREADABLE',
     );
   }
+  const empty = doc.contents === null;
   const js = doc.toJS() ?? {};
   if (!isPlainObject(js)) {
     throw new ConfigError([
@@ -223,7 +290,20 @@ function readYaml(file: string, namedBy: string | undefined): YamlLayer {
   }
   return {
     settings: js,
-    positionOf(path) {
+    empty,
+    positionOf(path, at) {
+      const where = (offset: number) => {
+        const pos = lc.linePos(offset);
+        return `${file}:${pos.line}:${pos.col}`;
+      };
+      if (at === 'key' && path.length > 0) {
+        const parent = doc.getIn(path.slice(0, -1) as unknown[], true);
+        const name = String(path[path.length - 1]);
+        if (isMap(parent)) {
+          const pair = parent.items.find((it) => isScalar(it.key) && String(it.key.value) === name);
+          if (isScalar(pair?.key) && pair.key.range) return where(pair.key.range[0]);
+        }
+      }
       // Walk up to the nearest node that exists, so a missing key points at its parent.
       for (let n = path.length; n >= 0; n--) {
         const node = doc.getIn(path.slice(0, n) as unknown[], true) as

@@ -1,6 +1,7 @@
 import { z } from 'zod';
+import { LOG_FORMATS } from '../core/logger.js';
 import { PROTOCOL_MAX_PACKET } from '../mqtt/framing.js';
-import { board, checkBoardSettings, checkBoards } from './boards.js';
+import { board, boardSensor, checkBoardSettings, checkBoards } from './boards.js';
 import { duration, id } from './common.js';
 import {
   deviceSensorFields,
@@ -9,10 +10,18 @@ import {
   registrySchema,
   timeSchema,
 } from './formats-schema.js';
+import { shown } from './messages.js';
 
 export { duration, id };
 
-const port = z.number().int().min(0).max(65535);
+const portType = (iss: { input?: unknown }) => `expected a port number, got ${shown(iss.input)}`;
+const portRange = (iss: { input?: unknown }) =>
+  `expected a port number from 0 to 65535, got ${shown(iss.input)}`;
+const port = z
+  .number({ error: portType })
+  .int({ error: portType })
+  .min(0, { error: portRange })
+  .max(65535, { error: portRange });
 const host = z.string().min(1);
 
 const mqttUser = z.strictObject({ username: z.string().min(1), password: z.string().min(1) });
@@ -83,7 +92,7 @@ const http = z.strictObject({
 const managed = z.strictObject({
   binary: z.string().default('influxd'),
   dataDir: z.string().default('./var/influxdb'),
-  /** 0 picks a free port. */
+  /** 0: a free port on the first start, remembered in dataDir/influxd.port and kept from then on. */
   port: port.default(0),
 });
 
@@ -168,63 +177,143 @@ const dashboard = z.strictObject({
 
 const log = z.strictObject({
   level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** auto: short coloured lines on a terminal, JSON lines otherwise (pipes, files, journald). */
+  format: z.enum(LOG_FORMATS).default('auto'),
 });
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 export const isLoopback = (h: string) => LOOPBACK.test(h);
 
-export const configSchema = z
-  .strictObject({
-    mqtt: mqtt.default(mqtt.parse({})),
-    http: http.default(http.parse({})),
-    influx: influx.default(influx.parse({})),
-    log: log.default(log.parse({})),
-    spool: spool.default(spool.parse({})),
-    retention: retention.default(retention.parse({})),
-    devices: z.array(device).default([]),
-    /** Arduino boards running Firmata (README "Boards"). */
-    boards: z.array(board).default([]),
-    dashboard: dashboard.default(dashboard.parse({})),
-    // payload formats, time, registry, Home Assistant discovery (formats-schema.ts)
-    time: timeSchema.default(timeSchema.parse({})),
-    formats: formatsSchema.default(formatsSchema.parse({})),
-    registry: registrySchema.default(registrySchema.parse({})),
-    homeassistant: homeAssistantSchema.default(homeAssistantSchema.parse({})),
-    /** Where the hub keeps its state (quarantine log, managed InfluxDB unless set). */
-    dataDir: z.string().default('./var'),
-  })
-  .superRefine((c, ctx) => {
-    if (!isLoopback(c.mqtt.host) && c.mqtt.users.length === 0) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['mqtt', 'users'],
-        message: `expected at least one {username, password}: mqtt.host ${c.mqtt.host} is not a loopback address`,
-      });
-    }
-    if (!isLoopback(c.http.host) && !c.http.token) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['http', 'token'],
-        message: `expected a bearer token of 16 characters or more: http.host ${c.http.host} is not a loopback address`,
-      });
-    }
-    for (const issue of checkBoards(c.boards)) ctx.addIssue({ code: 'custom', ...issue });
-    for (const issue of checkBoardSettings(c.boards, c.devices)) ctx.addIssue({ code: 'custom', ...issue });
+/** Every section of the config, each validated on its own. */
+export const configFields = z.strictObject({
+  mqtt: mqtt.default(mqtt.parse({})),
+  http: http.default(http.parse({})),
+  influx: influx.default(influx.parse({})),
+  log: log.default(log.parse({})),
+  spool: spool.default(spool.parse({})),
+  retention: retention.default(retention.parse({})),
+  devices: z.array(device).default([]),
+  /** Arduino boards running Firmata (README "Boards"). */
+  boards: z.array(board).default([]),
+  dashboard: dashboard.default(dashboard.parse({})),
+  // payload formats, time, registry, Home Assistant discovery (formats-schema.ts)
+  time: timeSchema.default(timeSchema.parse({})),
+  formats: formatsSchema.default(formatsSchema.parse({})),
+  registry: registrySchema.default(registrySchema.parse({})),
+  homeassistant: homeAssistantSchema.default(homeAssistantSchema.parse({})),
+  /** Where the hub keeps its state (quarantine log, managed InfluxDB unless set). */
+  dataDir: z.string().default('./var'),
+});
+
+type ConfigFields = z.output<typeof configFields>;
+type Section = keyof ConfigFields;
+
+/** A check across keys: what it reads, and what it finds wrong (each with its path). */
+interface CrossCheck<K extends Section> {
+  uses: readonly K[];
+  check(c: Pick<ConfigFields, K>): Array<{ path: Array<string | number>; message: string }>;
+}
+
+const cross = <K extends Section>(uses: readonly K[], check: CrossCheck<K>['check']) =>
+  ({ uses, check }) as unknown as CrossCheck<Section>;
+
+/**
+ * The checks across keys. Each runs when the sections it reads are valid, whatever is
+ * wrong elsewhere, so a pin used twice is reported together with a bad port.
+ */
+export const CROSS_CHECKS: ReadonlyArray<CrossCheck<Section>> = [
+  cross(['mqtt'], (c) =>
+    !isLoopback(c.mqtt.host) && c.mqtt.users.length === 0
+      ? [
+          {
+            path: ['mqtt', 'users'],
+            message: `expected at least one {username, password}: mqtt.host ${c.mqtt.host} is not a loopback address`,
+          },
+        ]
+      : [],
+  ),
+  cross(['http'], (c) =>
+    !isLoopback(c.http.host) && !c.http.token
+      ? [
+          {
+            path: ['http', 'token'],
+            message: `expected a bearer token of 16 characters or more: http.host ${c.http.host} is not a loopback address`,
+          },
+        ]
+      : [],
+  ),
+  cross(['boards'], (c) => checkBoards(c.boards)),
+  cross(['boards', 'devices'], (c) => checkBoardSettings(c.boards, c.devices)),
+  cross(['devices'], (c) => {
     const seen = new Set<string>();
+    const out: Array<{ path: Array<string | number>; message: string }> = [];
     c.devices.forEach((d, i) => {
-      if (seen.has(d.id))
-        ctx.addIssue({ code: 'custom', path: ['devices', i, 'id'], message: `duplicate device id ${d.id}` });
+      if (seen.has(d.id)) out.push({ path: ['devices', i, 'id'], message: `duplicate device id ${d.id}` });
       seen.add(d.id);
     });
-    if (c.homeassistant.discovery && !c.mqtt.republish) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['mqtt', 'republish'],
-        message:
-          'expected true: homeassistant.discovery points Home Assistant at hub/readings/<device>/<sensor>',
-      });
-    }
+    return out;
+  }),
+  cross(['homeassistant', 'mqtt'], (c) =>
+    c.homeassistant.discovery && !c.mqtt.republish
+      ? [
+          {
+            path: ['mqtt', 'republish'],
+            message:
+              'expected true: homeassistant.discovery points Home Assistant at hub/readings/<device>/<sensor>',
+          },
+        ]
+      : [],
+  ),
+];
+
+export const configSchema = configFields.superRefine((c, ctx) => {
+  for (const { check } of CROSS_CHECKS)
+    for (const issue of check(c)) ctx.addIssue({ code: 'custom', ...issue });
+});
+
+/**
+ * The cross-key problems of settings that failed validation: each section is validated
+ * alone (with its defaults), and each check whose sections are all valid is run. Boards,
+ * their sensors and devices count one by one: a valid entry is checked against the other
+ * valid ones, whatever is wrong with an entry beside it (it is left out, its index kept).
+ */
+export function crossProblemsOf(
+  raw: Record<string, unknown>,
+  params?: Parameters<typeof configFields.safeParse>[1],
+): Array<{ path: Array<string | number>; message: string }> {
+  const shape = configFields.shape;
+  const valid: Partial<Record<Section, unknown>> = {};
+  const given = (key: string) => (Object.hasOwn(raw, key) ? raw[key] : undefined);
+  for (const key of Object.keys(shape) as Section[]) {
+    const r = shape[key].safeParse(given(key), params);
+    if (r.success) valid[key] = r.data;
+  }
+  valid.boards ??= entries(given('boards'), (b) => {
+    if (typeof b !== 'object' || b === null) return undefined;
+    const head = board.safeParse({ ...b, sensors: [] }, params);
+    const sensors = entries(
+      (b as { sensors?: unknown }).sensors,
+      (x) => boardSensor.safeParse(x, params).data,
+    );
+    return head.success && sensors ? { ...head.data, sensors } : undefined;
   });
+  valid.devices ??= entries(given('devices'), (d) => device.safeParse(d, params).data);
+  return CROSS_CHECKS.flatMap(({ uses, check }) =>
+    uses.every((k) => valid[k] !== undefined) ? check(valid as ConfigFields) : [],
+  );
+}
+
+/** A list's valid entries at their own indexes (holes where an entry is invalid); undefined if no list. */
+function entries<T>(list: unknown, parse: (item: unknown) => T | undefined): T[] | undefined {
+  if (list === undefined) return [];
+  if (!Array.isArray(list)) return undefined;
+  const out: T[] = new Array(list.length);
+  list.forEach((item, i) => {
+    const v = parse(item);
+    if (v !== undefined) out[i] = v;
+  });
+  return out;
+}
 
 /** Carried (not enumerable) by every config that loadConfig or parseConfig returned. */
 export const PARSED_CONFIG: unique symbol = Symbol.for('sensor-hub.parsed-config');

@@ -3,31 +3,44 @@ import { SIGNAL_KINDS, SIM_FORMAT_NAMES, type SignalKind } from '../core/simulat
 import { duration, id } from './common.js';
 import { applyEnv, coerceEnv, dotted, envKeys } from './env.js';
 import { type Env, validate } from './load.js';
+import { shown } from './messages.js';
 
 /** Variables of `sensor-hub simulate`: HUB_SIM_ + the option (HUB_SIM_URL, HUB_SIM_DEVICES, ...). */
 export const SIMULATE_ENV_PREFIX = 'HUB_SIM';
 
-const whole = (name: string) =>
-  z
-    .number({
-      error: (iss) =>
-        iss.input === undefined ? `${name} is required` : `${name} must be a whole number >= 1`,
-    })
-    .int({ error: `${name} must be a whole number >= 1` })
-    .min(1, { error: `${name} must be a whole number >= 1` });
+const whole = z
+  .number({ error: (iss) => `expected a whole number >= 1, got ${shown(iss.input)}` })
+  .int({ error: (iss) => `expected a whole number >= 1, got ${shown(iss.input)}` })
+  .min(1, { error: (iss) => `expected a whole number >= 1, got ${shown(iss.input)}` });
+
+/** Defaults of `sensor-hub simulate` (its --help says them). */
+export const SIMULATE_DEFAULTS = { devices: 10, rate: 1 } as const;
 
 /** The options of `sensor-hub simulate`, from its flags over HUB_SIM_* variables. */
 export const simulateSchema = z.strictObject({
-  devices: whole('devices'),
+  devices: whole.default(SIMULATE_DEFAULTS.devices),
   /** Publishes per device per second. */
   rate: z
-    .number({ error: (iss) => (iss.input === undefined ? 'rate is required' : 'rate must be a number > 0') })
-    .positive({ error: 'rate must be a number > 0' }),
+    .number({ error: (iss) => `expected a number > 0, got ${shown(iss.input)}` })
+    .positive({ error: (iss) => `expected a number > 0, got ${shown(iss.input)}` })
+    .default(SIMULATE_DEFAULTS.rate),
   format: z.enum(SIM_FORMAT_NAMES).default('plain'),
-  seed: whole('seed').default(1),
-  /** The broker to publish to. */
-  url: z.url({ protocol: /^(mqtts?|wss?|tcp)$/ }).default('mqtt://127.0.0.1:1883'),
-  qos: z.union([z.literal(0), z.literal(1)], { error: 'qos must be 0 or 1' }).default(0),
+  seed: whole.default(1),
+  /** The broker to publish to; default: the hub's own, from its config (mqtt.host, mqtt.port). */
+  url: z
+    .url({
+      protocol: /^(mqtts?|wss?|tcp)$/,
+      error: (iss) => `expected a broker URL such as "mqtt://127.0.0.1:1883", got ${shown(iss.input)}`,
+    })
+    .optional(),
+  /** Credentials; default: the first of the hub config's mqtt.users, if any. */
+  username: z.string().min(1).optional(),
+  password: z.string().optional(),
+  qos: z
+    .union([z.literal(0), z.literal(1)], { error: (iss) => `expected 0 or 1, got ${shown(iss.input)}` })
+    .default(0),
+  /** Progress as JSON lines (the default when stderr is not a terminal). */
+  json: z.boolean().default(false),
   /** Comma-separated signal kinds. */
   sensors: z
     .string()
@@ -72,4 +85,10 @@ export function loadSimulateOptions(flags: Record<string, unknown>, env: Env = p
     origins.set(name, flagOf(name));
   }
   return validate(simulateSchema, raw, (path) => origins.get(dotted(path.slice(0, 1))));
+}
+
+/** The broker of a hub config, as a client reaches it (a wildcard address is this host). */
+export function brokerUrlOf(mqtt: { host: string; port: number }): string {
+  const host = mqtt.host === '0.0.0.0' ? '127.0.0.1' : mqtt.host === '::' ? '::1' : mqtt.host;
+  return `mqtt://${host.includes(':') ? `[${host}]` : host}:${mqtt.port}`;
 }

@@ -29,7 +29,12 @@ export interface DeviceState {
   location?: string | undefined;
   tags: Record<string, string>;
   source: Reading['source'] | undefined;
-  state: Availability | 'unknown';
+  /**
+   * waiting: known (declared in config, or restored from storage) but no reading or
+   * availability message since the hub started. The same word in the API, in /metrics
+   * (hub_devices{state="waiting"}) and on the dashboard.
+   */
+  state: Availability | 'waiting';
   /** What set the state last: a reading, the MQTT connection, the device's availability topic, or silence. */
   stateSource?: 'reading' | 'connection' | 'device' | 'silence' | undefined;
   /** True while everything known of this device came from storage (no reading since start). */

@@ -38,6 +38,8 @@ export const QUARANTINE_REASONS = {
   non_finite: 'A value is NaN or infinite.',
   invalid_id: 'A device or sensor id is not of [A-Za-z0-9_.-]{1,64}.',
   unknown_topic: 'No decoder handles this topic.',
+  reserved_topic:
+    'A client published under hub/ or $SYS/, which only the hub itself publishes (a device must not spoof its readings or states).',
   unknown_unit: 'The unit is not known, or cannot be converted to the metric’s canonical unit.',
   invalid_timestamp: 'The timestamp cannot be read as a date.',
   invalid_shape: 'The JSON has the wrong shape for its topic (e.g. an array, or no value field).',

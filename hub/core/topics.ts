@@ -12,3 +12,8 @@ export const topics = {
   /** The hub's own retained `online`/`offline`. */
   status: 'hub/status',
 } as const;
+
+/** Topics only the hub itself publishes under: a device must not spoof its readings or states. */
+export function isReservedTopic(topic: string): boolean {
+  return topic.startsWith('hub/') || topic.startsWith('$SYS/');
+}

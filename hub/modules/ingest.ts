@@ -4,6 +4,7 @@ import type { EventBus } from '../core/bus.js';
 import type { RawMessage } from '../core/raw-message.js';
 import type { Reading, ReadingSource } from '../core/reading.js';
 import { topicMatches } from '../core/topic.js';
+import { isReservedTopic } from '../core/topics.js';
 import { formatPipelineParts } from '../device-support.js';
 import { type IngestResult, Pipeline } from '../pipeline/pipeline.js';
 import { SeriesClock } from '../pipeline/series-clock.js';
@@ -11,6 +12,15 @@ import type { HubMetrics } from '../prometheus.js';
 import type { Quarantine } from '../quarantine.js';
 import type { DeviceRegistry } from '../registry.js';
 import type { HubModule } from './module.js';
+
+const RESERVED: IngestResult = Object.freeze({
+  readings: [],
+  rejected: 1,
+  handled: true,
+  suppressed: [],
+  availability: [],
+  duplicates: 0,
+});
 
 /** Where accepted readings go (the spool sink); see SpoolSink.accept for what is returned. */
 export interface ReadingStore {
@@ -129,8 +139,21 @@ export class IngestModule implements HubModule {
     return this.#need().accept(rs, qos);
   }
 
-  /** A message through the pipeline; a topic no decoder reads is quarantined unless ignored. */
+  /**
+   * A message through the pipeline; a topic no decoder reads is quarantined unless ignored.
+   * A publish under the hub's own topics is quarantined as reserved_topic (and logged as
+   * a warning) before any decoder sees it.
+   */
   #decode(msg: RawMessage): IngestResult {
+    if (isReservedTopic(msg.topic)) {
+      this.deps.quarantine.add(
+        msg,
+        undefined,
+        'reserved_topic',
+        `${msg.topic.slice(0, 128)} is reserved for the hub${msg.clientId === undefined ? '' : ` (client ${msg.clientId.slice(0, 64)})`}`,
+      );
+      return RESERVED;
+    }
     const res = this.#applyResult(this.pipeline.ingest(msg));
     if (!res.handled && !this.#ignored(msg.topic)) {
       this.deps.quarantine.add(

@@ -3,13 +3,13 @@ import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, writeFi
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { HubError } from '../core/errors.js';
-import { freePort } from '../core/net.js';
+import { freePort, portIsFree } from '../core/net.js';
 import { InfluxHttp } from './influx-http.js';
 
 export interface ManagedInfluxdOptions {
   binary: string;
   dataDir: string;
-  /** 0 picks a free port. */
+  /** 0: the port remembered in the data folder, else a free one (then remembered). */
   port: number;
   log: Logger;
   startTimeoutMs?: number;
@@ -41,6 +41,34 @@ const RESTART_MIN_MS = 500;
 const RESTART_MAX_MS = 30_000;
 /** A process up this long counts as healthy: the next crash restarts it after RESTART_MIN_MS again. */
 const STABLE_MS = 60_000;
+
+/** The managed influxd's HTTP port, kept in its data folder from the first start on. */
+export const PORT_FILE = 'influxd.port';
+
+/**
+ * The port this data folder's influxd had before, so Grafana's data source and other
+ * tools keep working across restarts; on the first start a free port, written down.
+ * When something else holds the remembered port, a new one is taken (and remembered)
+ * and the change is logged as a warning naming both.
+ */
+async function rememberedPort(file: string, log: Logger): Promise<number> {
+  let before: number | undefined;
+  try {
+    const n = Number(readFileSync(file, 'utf8').trim());
+    if (Number.isInteger(n) && n > 0 && n < 65536) before = n;
+  } catch {
+    // first start on this folder
+  }
+  if (before !== undefined && (await portIsFree(before))) return before;
+  const port = await freePort();
+  if (before !== undefined)
+    log.warn(
+      { was: before, now: port, file },
+      "the managed influxd's port is taken by another process; it moves to a new one",
+    );
+  writeFileSync(file, `${port}\n`);
+  return port;
+}
 
 function which(binary: string): boolean {
   if (binary.includes('/')) return existsSync(binary);
@@ -149,7 +177,7 @@ export async function startManagedInfluxd(opts: ManagedInfluxdOptions): Promise<
   const pidFile = resolve(dir, 'influxd.pid');
   await stopStale(pidFile, confPath, log);
 
-  const httpPort = opts.port || (await freePort());
+  const httpPort = opts.port || (await rememberedPort(resolve(dir, PORT_FILE), log));
   const rpcPort = await freePort();
   writeFileSync(confPath, configText(dir, httpPort, rpcPort, opts.maxBodySize, opts.authEnabled));
 

@@ -154,7 +154,7 @@ async function runHub(
         const mb = (re: RegExp) => Math.round(metric(text, re) / 2 ** 20);
         timeline?.push(
           `${Math.round(performance.now() - t0)}ms in=${metric(text, /^hub_messages_total (\d+)/m)} out=${written(text)} fl=${metric(text, /^hub_influx_writes_in_flight (\d+)/m)} ` +
-            `rss=${mb(/^hub_process_resident_memory_bytes (\d+)/m)} heap=${mb(/^hub_process_nodejs_heap_size_used_bytes (\d+)/m)}/${mb(/^hub_process_nodejs_heap_size_total_bytes (\d+)/m)} ext=${mb(/^hub_process_nodejs_external_memory_bytes (\d+)/m)}`,
+            `rss=${mb(/^hub_process_resident_memory_bytes (\d+)/m)} heap=${mb(/^hub_nodejs_heap_size_used_bytes (\d+)/m)}/${mb(/^hub_nodejs_heap_size_total_bytes (\d+)/m)} ext=${mb(/^hub_nodejs_external_memory_bytes (\d+)/m)}`,
         );
         if (written(text) >= n || Date.now() > deadline) return text;
         await new Promise((r) => setTimeout(r, 100));

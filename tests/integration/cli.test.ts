@@ -39,13 +39,31 @@ describe('sensor-hub command', () => {
         HUB_HTTP_PORT: String(httpPort),
         HUB_DATA_DIR: dir,
         HUB_INFLUX_MANAGED_DATA_DIR: join(dir, 'influxdb'),
+        HUB_LOG_FORMAT: 'pretty',
       },
     });
     children.push(hub);
     let stderr = '';
+    let stdout = '';
     hub.stderr.on('data', (c) => (stderr += c));
+    hub.stdout.on('data', (c) => (stdout += c));
     await eventually(() => stderr.includes('sensor-hub ready'), 30_000, 50);
     expect(stderr).toContain(`mqtt://127.0.0.1:${mqttPort}`);
+    expect(stderr).toMatch(
+      /InfluxDB {3}http:\/\/127\.0\.0\.1:\d+ \(managed; data, and this port for the next starts, in /,
+    );
+
+    // The log a person reads: short lines, a new device and a refused payload named.
+    await run('mosquitto_pub', ['-p', String(mqttPort), '-t', 'sensors/kitchen/temperature', '-m', 'hot']);
+    await eventually(() => stdout.includes('payload quarantined'), 5000, 50);
+    const lines = stdout.trimEnd().split('\n');
+    expect(lines.filter((l) => l.startsWith('{'))).toEqual([]);
+    expect(lines).toContainEqual(expect.stringMatching(/^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: hub started /));
+    expect(lines).toContainEqual(
+      expect.stringMatching(
+        /^\[[\d:.]+\] INFO: quarantine: payload quarantined \{"device":"kitchen","topic":"sensors\/kitchen\/temperature","reason":"not_a_number",/,
+      ),
+    );
 
     await run('mosquitto_pub', ['-p', String(mqttPort), '-t', 'sensors/kitchen/temperature', '-m', '21.5']);
     const api = `http://127.0.0.1:${httpPort}`;
@@ -60,6 +78,7 @@ describe('sensor-hub command', () => {
     }, 2000);
     expect(hist.points).toEqual([expect.objectContaining({ value: 21.5 })]);
     expect(hist.unit).toBe('Cel');
+    expect(stdout).toMatch(/\] INFO: registry: new device \{"device":"kitchen"\}\n/);
     expect((await fetch(`${api}/healthz`)).status).toBe(200);
 
     const exited = new Promise<number | null>((r) => hub.on('exit', (code) => r(code)));
@@ -82,7 +101,9 @@ describe('sensor-hub command', () => {
     });
     children.push(demo);
     let stderr = '';
+    let stdout = '';
     demo.stderr.on('data', (c) => (stderr += c));
+    demo.stdout.on('data', (c) => (stdout += c));
     await eventually(() => stderr.includes('sensor-hub ready'), 30_000, 50);
     type Listed = { id: string; state: string; sensors: Record<string, unknown> };
     const devices = await eventually(async () => {
@@ -96,6 +117,11 @@ describe('sensor-hub command', () => {
         : undefined;
     }, 15_000);
     expect(devices.map((d) => d.id)).toContain('demo-board');
+    // Not a terminal: JSON lines, one object each, for a pipe, a file or the journal.
+    const logged = stdout.trimEnd().split('\n');
+    expect(logged.length).toBeGreaterThan(0);
+    for (const line of logged) expect(JSON.parse(line)).toMatchObject({ level: expect.any(Number) });
+    expect(logged.map((l) => JSON.parse(l).msg)).toContain('new device');
 
     const exited = new Promise<number | null>((r) => demo.on('exit', (code) => r(code)));
     demo.kill('SIGTERM');
@@ -137,6 +163,6 @@ describe('sensor-hub command', () => {
   it('simulate: refuses bad arguments with a clear message', async () => {
     const res = await cli(['simulate', '--devices', 'zero', '--rate', '1']);
     expect(res.code).not.toBe(0);
-    expect(res.stderr).toMatch(/devices must be a whole number/);
+    expect(res.stderr).toMatch(/--devices: expected a whole number >= 1, got "zero"/);
   });
 });

@@ -1,6 +1,12 @@
-import { readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXPORT_PATH, renderDashboard } from '../../dashboards/grafana/export.js';
+import { GRAFANA_UNITS } from '../../dashboards/grafana/panels.js';
+import { METRICS } from '../../hub/core/metrics.js';
 import { InfluxHttp } from '../../hub/storage/influx-http.js';
 import { startTestInfluxd, type TestInfluxd, uniqueDb } from '../support/influxd.js';
 
@@ -56,6 +62,36 @@ describe('Grafana export', () => {
   it('is the output of `npm run grafana-export` (the committed file is not edited by hand)', () => {
     // Compared as data: the formatter may lay the committed JSON out differently.
     expect(JSON.parse(readFileSync(EXPORT_PATH, 'utf8'))).toEqual(JSON.parse(renderDashboard()));
+  });
+
+  it('`npm run grafana-export` writes the tracked file byte for byte, so a clean checkout stays clean', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'grafana-export-')), 'sensor-hub.json');
+    await promisify(execFile)('npm', ['run', '--silent', 'grafana-export', '--', '--out', out]);
+    expect(readFileSync(out, 'utf8')).toBe(readFileSync(EXPORT_PATH, 'utf8'));
+  });
+
+  it('gives the $metric panels a Grafana unit for every canonical unit the hub stores', () => {
+    const dash = JSON.parse(readFileSync(EXPORT_PATH, 'utf8')) as {
+      panels: Array<{
+        title: string;
+        targets: Array<{ alias?: string }>;
+        fieldConfig: {
+          overrides: Array<{ matcher: { options: string }; properties: Array<{ value: string }> }>;
+        };
+      }>;
+    };
+    const metric = dash.panels.find((p) => p.title === '$metric')!;
+    const unitOf = (seriesName: string) =>
+      metric.fieldConfig.overrides.find((o) => new RegExp(o.matcher.options).test(seriesName))?.properties[0]
+        ?.value;
+    // Series names as Grafana makes them from the aliases, for a sensor of each stored unit.
+    for (const t of metric.targets) expect(t.alias).toMatch(/ \[\$tag_unit\]$/);
+    expect(unitOf('kitchen/air [Cel]')).toBe('celsius');
+    expect(unitOf('kitchen/air max [Cel]')).toBe('celsius');
+    expect(unitOf('pm/sds011 [ug/m3]')).toBe('conµgm3');
+    expect(unitOf('baro/bme [Pa]')).toBe('si:Pa');
+    const canonical = new Set(Object.values(METRICS).map((m) => m.unit));
+    for (const u of canonical) expect(unitOf(`d/s [${u}]`), u).toBe(GRAFANA_UNITS[u]);
   });
 
   it('runs every variable and panel query against real InfluxDB and gets data', async () => {

@@ -1,10 +1,12 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { expect, test } from 'vitest';
 import { parseConfig } from '../../hub/config/load.js';
 import { startHub } from '../../hub/hub.js';
+import { startManagedInfluxd } from '../../hub/storage/managed-influxd.js';
 import { eventually, mqttMessage } from '../support/hub.js';
 
 test('the managed influxd is restarted when it dies; readings from before and after all land', async () => {
@@ -62,3 +64,51 @@ test('the managed influxd is restarted when it dies; readings from before and af
     rmSync(dataDir, { recursive: true, force: true });
   }
 }, 40_000);
+
+test('the managed influxd keeps its port across hub restarts, so Grafana and other tools keep working', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'hub-managed-port-'));
+  const config = parseConfig({
+    mqtt: { port: 0 },
+    http: { port: 0 },
+    influx: { managed: { dataDir: join(dataDir, 'influxdb') } },
+    dataDir,
+  });
+  const logger = pino({ level: process.env.HUB_TEST_LOG ?? 'silent' });
+  try {
+    const first = await startHub(config, { logger });
+    const url = first.influxUrl;
+    await first.stop();
+    expect(readFileSync(join(dataDir, 'influxdb', 'influxd.port'), 'utf8').trim()).toBe(new URL(url).port);
+    const second = await startHub(config, { logger });
+    try {
+      expect(second.influxUrl).toBe(url);
+      expect((await fetch(`${url}/ping`)).status).toBe(204);
+    } finally {
+      await second.stop();
+    }
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}, 60_000);
+
+test('when another process holds the remembered port, influxd moves to a free one, says so, and remembers it', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'hub-managed-taken-'));
+  const warnings: Array<Record<string, unknown>> = [];
+  const log = pino({ level: 'warn' }, { write: (l: string) => warnings.push(JSON.parse(l)) });
+  const blocker = createServer();
+  try {
+    const a = await startManagedInfluxd({ binary: 'influxd', dataDir, port: 0, log });
+    const was = Number(new URL(a.url).port);
+    await a.stop();
+    await new Promise<void>((r) => blocker.listen(was, '127.0.0.1', r));
+    const b = await startManagedInfluxd({ binary: 'influxd', dataDir, port: 0, log });
+    const now = Number(new URL(b.url).port);
+    await b.stop();
+    expect(now).not.toBe(was);
+    expect(warnings).toEqual([expect.objectContaining({ was, now })]);
+    expect(readFileSync(join(dataDir, 'influxd.port'), 'utf8').trim()).toBe(String(now));
+  } finally {
+    blocker.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}, 60_000);

@@ -1,3 +1,5 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HubHandle } from '../../hub/hub.js';
 import { simulateFleet } from '../../simulators/fleet.js';
@@ -70,4 +72,53 @@ describe('simulated fleet', () => {
       }
     });
   }
+
+  it('sensor-hub simulate: finds the hub on HUB_MQTT_PORT, and reports progress as JSON lines without acked at QoS 0', async () => {
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('HUB_')));
+    const port = new URL(hub.mqttUrl).port;
+    const run = (qos: string) =>
+      promisify(execFile)(
+        'node',
+        [
+          'dist/hub/cli.js',
+          'simulate',
+          '--devices',
+          '2',
+          '--rate',
+          '10',
+          '--qos',
+          qos,
+          '--prefix',
+          `clisim${qos}`,
+        ],
+        { env: { ...env, HUB_MQTT_PORT: port, HUB_SIM_DURATION: '1s' }, timeout: 30_000 },
+      );
+    const q0 = await run('0');
+    const lines = q0.stderr.trimEnd().split('\n');
+    expect(lines[0]).toBe(`simulating 2 devices at 10 Hz (plain, QoS 0) into mqtt://127.0.0.1:${port}`);
+    const last = JSON.parse(lines.at(-1)!) as Record<string, unknown>;
+    expect(Object.keys(last).sort()).toEqual(['done', 'errors', 'inDropout', 'published']);
+    expect(last.published).toBeGreaterThan(0);
+    await eventually(() => hub.registry.get('clisim0-0002'));
+
+    const q1 = JSON.parse((await run('1')).stderr.trimEnd().split('\n').at(-1)!) as Record<string, number>;
+    expect(q1.acked).toBe(q1.published);
+  });
+
+  it('sensor-hub simulate on a terminal: progress as a sentence, not JSON', async () => {
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('HUB_')));
+    // script(1) gives the command a pseudo-terminal, as a person's shell would.
+    const { stdout } = await promisify(execFile)(
+      'script',
+      [
+        '-qec',
+        'node dist/hub/cli.js simulate --devices 2 --rate 10 --prefix ttysim --duration 1s',
+        '/dev/null',
+      ],
+      { env: { ...env, HUB_MQTT_PORT: new URL(hub.mqttUrl).port }, timeout: 30_000 },
+    );
+    const lines = stdout.replace(/\r/g, '').trimEnd().split('\n');
+    expect(lines.at(-1)).toMatch(/^done: published \d+ · errors 0 · silent devices \d+$/);
+    expect(lines.filter((l) => l.startsWith('{'))).toEqual([]);
+  });
 });

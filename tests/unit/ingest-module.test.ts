@@ -95,6 +95,19 @@ describe('ingest module, alone with a real spool and no sockets', () => {
     expect(seen[0]!.detail).toBe('no decoder reads nobody/reads/this/topic/at/all');
   });
 
+  it('quarantines a publish under hub/ or $SYS/ as reserved_topic, whatever decoder or ignore filter would match', async () => {
+    expect(ingest.onMessage(msg('hub/status', 'offline', 'prankster'), 1)).toBeUndefined();
+    ingest.onMessage(msg('hub/readings/kitchen/temperature', '99'), 0);
+    ingest.ingest(msg('$SYS/broker/uptime', '1'));
+    expect(seen.map((e) => [e.reason, e.topic, e.clientId])).toEqual([
+      ['reserved_topic', 'hub/status', 'prankster'],
+      ['reserved_topic', 'hub/readings/kitchen/temperature', undefined],
+      ['reserved_topic', '$SYS/broker/uptime', undefined],
+    ]);
+    expect(seen[0]!.detail).toBe('hub/status is reserved for the hub (client prankster)');
+    expect(spool.readings).toBe(0);
+  });
+
   it('passes board candidates through the same steps, as QoS 0', async () => {
     const res = ingest.ingestCandidates(
       [{ device: 'b1', sensor: 'soil', value: 40, metric: 'moisture', unit: '%' }],

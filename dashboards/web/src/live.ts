@@ -63,7 +63,7 @@ export class LiveStore {
           const mine = known.sensors[k];
           if (!mine || mine.ts < s.ts) known.sensors[k] = s;
         }
-        if (known.state === 'unknown') known.state = d.state;
+        if (known.state === 'waiting') known.state = d.state;
       } else this.devices.set(d.id, d);
       this.#dirty.add(d.id);
     }

@@ -95,11 +95,7 @@ export function mountDevice(root: HTMLElement, store: LiveStore, id: string, onl
       })
       .join(' · ');
     meta.replaceChildren(
-      h(
-        'span',
-        { class: `state state-${d.state}`, id: 'device-state' },
-        d.state === 'unknown' ? 'waiting' : d.state,
-      ),
+      h('span', { class: `state state-${d.state}`, id: 'device-state' }, d.state),
       ` last seen ${ago(d.lastSeen)}${d.location ? ` · ${d.location}` : ''} · `,
       h('span', { class: 'now' }, values),
     );

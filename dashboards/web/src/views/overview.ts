@@ -20,7 +20,7 @@ const STATE_LABEL: Record<string, string> = {
   online: 'online',
   stale: 'stale',
   offline: 'offline',
-  unknown: 'waiting',
+  waiting: 'waiting',
 };
 
 /**
@@ -159,7 +159,7 @@ export function mountOverview(root: HTMLElement, store: LiveStore): Unmount {
   }
 
   function updateCounts(): void {
-    const byState: Record<string, number> = { online: 0, stale: 0, offline: 0, unknown: 0 };
+    const byState: Record<string, number> = { online: 0, stale: 0, offline: 0, waiting: 0 };
     for (const d of store.devices.values()) byState[d.state] = (byState[d.state] ?? 0) + 1;
     setText(
       counts,
