@@ -96,9 +96,9 @@ describe('ingest module, alone with a real spool and no sockets', () => {
   });
 
   it('quarantines a publish under hub/ or $SYS/ as reserved_topic, whatever decoder or ignore filter would match', async () => {
-    expect(ingest.onMessage(msg('hub/status', 'offline', 'prankster'), 1)).toBeUndefined();
-    ingest.onMessage(msg('hub/readings/kitchen/temperature', '99'), 0);
-    ingest.ingest(msg('$SYS/broker/uptime', '1'));
+    expect(ingest.onMessage(mqttMessage('hub/status', 'offline', 'prankster'), 1)).toBeUndefined();
+    ingest.onMessage(mqttMessage('hub/readings/kitchen/temperature', '99'), 0);
+    ingest.ingest(mqttMessage('$SYS/broker/uptime', '1'));
     expect(seen.map((e) => [e.reason, e.topic, e.clientId])).toEqual([
       ['reserved_topic', 'hub/status', 'prankster'],
       ['reserved_topic', 'hub/readings/kitchen/temperature', undefined],
