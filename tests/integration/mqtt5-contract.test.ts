@@ -182,6 +182,32 @@ describe('3.3 PUBLISH: readings from MQTT 5 clients', () => {
     expect(await values('temperature', 'mosq5')).toEqual([19.5, 20]);
   });
 
+  it("[MQTT-3.3.2.3.7] user properties unit, metric and ts carry a bare number's metadata (mosquitto_pub and mqtt)", async () => {
+    const ts = Date.now() - 60_000;
+    await run('mosquitto_pub', [
+      ...['-V', 'mqttv5', '-p', String(port), '-q', '1', '-t', 'sensors/up5/probe', '-m', '70.7'],
+      ...['-D', 'publish', 'user-property', 'unit', '°F'],
+      ...['-D', 'publish', 'user-property', 'metric', 'temperature'],
+      ...['-D', 'publish', 'user-property', 'ts', new Date(ts).toISOString()],
+    ]);
+    const { c } = await v5('c5-userprops');
+    await c.publishAsync('sensors/up5/probe', '22', {
+      qos: 1,
+      properties: {
+        contentType: 'text/plain',
+        userProperties: { unit: 'Cel', metric: 'temperature', ts: String(ts + 1000) },
+      },
+    });
+    const rows = await eventually(async () => {
+      const r = (await points('temperature', 'up5'))[0]?.values ?? [];
+      return r.length === 2 && r;
+    });
+    expect(rows.map((r) => [Number(r[0]), Math.round(Number(r[1]) * 10) / 10])).toEqual([
+      [ts, 21.5],
+      [ts + 1000, 22],
+    ]);
+  });
+
   it('[MQTT-3.3.2-12] a Topic Alias set by a publish names its topic in the next ones', async () => {
     const d = await raw5('c5-alias');
     await d.send(publish5('sensors/aliased/temperature', '10', { p: props(alias(1)) }));
