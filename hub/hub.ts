@@ -115,6 +115,9 @@ export async function startHub(config: HubConfig, opts: StartOptions = {}): Prom
     storeFull: () => storage.sink.full,
     maxRetained: config.mqtt.maxRetained,
     onRefused: (reason) => metrics.mqttRefused.inc({ reason }),
+    onPublishRefused: (reason) => metrics.mqttPublishRefused.inc({ reason }),
+    // Only the quarantine: ingest's first check takes a reserved topic there.
+    onReservedPublish: (msg) => ingest.ingest(msg),
     onDuplicate: (qos) => metrics.mqttDuplicates.inc({ qos: String(qos) }),
     onRetainedRefused: () => metrics.mqttRetainedRefused.inc(),
     onClientConnect: () => metrics.clients.inc(),

@@ -260,6 +260,68 @@ describe('3.3 PUBLISH: readings from MQTT 5 clients', () => {
     expect(c.connected).toBe(true);
     await c.publishAsync('sensors/spoofer/temperature', '20', { qos: 1 });
   });
+
+  it('[MQTT-3.3.5-2] each refused publish under hub/ is quarantined as reserved_topic and counted; QoS 0 keeps the connection', async () => {
+    const metric = async (name: string) => {
+      const text = await (await fetch(`${hub.httpUrl}/metrics`)).text();
+      return Number(new RegExp(`^${name}\\{reason="reserved_topic"\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
+    };
+    const before = await metric('hub_mqtt_publishes_refused_total');
+    const { c } = await v5('c5-spoof-q0');
+    await c.publishAsync('hub/readings/victim/temperature', '99', { qos: 0 });
+    const q2 = await c.publishAsync('hub/devices/victim/availability', 'offline', { qos: 2 }).then(
+      () => undefined,
+      (e: { code?: number }) => e,
+    );
+    expect(q2?.code).toBe(0x87);
+    await run('mosquitto_pub', [
+      '-V',
+      'mqttv5',
+      '-p',
+      String(port),
+      '-i',
+      'mosq-spoof',
+      '-t',
+      '$SYS/x',
+      '-m',
+      'y',
+    ]);
+    const entries = await eventually(() => {
+      const e = hub.quarantine
+        .recent()
+        .filter(
+          (x) => x.reason === 'reserved_topic' && ['c5-spoof-q0', 'mosq-spoof'].includes(x.clientId ?? ''),
+        )
+        .reverse();
+      return e.length === 3 && e;
+    });
+    expect(entries.map((e) => [e.topic, e.clientId, Buffer.from(e.payload, 'base64').toString()])).toEqual([
+      ['hub/readings/victim/temperature', 'c5-spoof-q0', '99'],
+      ['hub/devices/victim/availability', 'c5-spoof-q0', 'offline'],
+      ['$SYS/x', 'mosq-spoof', 'y'],
+    ]);
+    expect(await metric('hub_mqtt_publishes_refused_total')).toBe(before + 3);
+    // The QoS 0 spoof neither reached subscribers nor closed the connection.
+    expect(c.connected).toBe(true);
+    await c.publishAsync('sensors/spoofer/temperature', '21', { qos: 1 });
+  });
+
+  it('[MQTT-3.3.5-2] a 3.1.1 publish under hub/ closes its connection and is quarantined too', async () => {
+    const old = await mqtt.connectAsync(hub.mqttUrl, {
+      clientId: 'c4-spoof',
+      protocolVersion: 4,
+      reconnectPeriod: 0,
+    });
+    clients.push(old);
+    const closed = new Promise((r) => old.once('close', r));
+    old.publish('hub/status', 'offline', { qos: 1 });
+    await closed;
+    await eventually(() =>
+      hub.quarantine.recent().some((e) => e.clientId === 'c4-spoof' && e.reason === 'reserved_topic'),
+    );
+    const text = await (await fetch(`${hub.httpUrl}/metrics`)).text();
+    expect(text).toMatch(/hub_mqtt_connections_refused_total\{reason="reserved_topic"\} [1-9]/);
+  });
 });
 
 describe('3.3.4 Receive Maximum, 3.2.2.3.6 / 3.1.2.11.4 Maximum Packet Size', () => {
