@@ -313,7 +313,7 @@ describe('3.3 PUBLISH: readings from MQTT 5 clients', () => {
       reconnectPeriod: 0,
     });
     clients.push(old);
-    const closed = new Promise((r) => old.once('close', r));
+    const closed = new Promise<void>((r) => old.once('close', () => r()));
     old.publish('hub/status', 'offline', { qos: 1 });
     await closed;
     await eventually(() =>
