@@ -38,6 +38,8 @@ export interface HubHandle {
   ingest(msg: RawMessage): IngestResult;
   /** Arduino boards from config. */
   readonly boards: BoardManager;
+  /** Home Assistant discovery when homeassistant.discovery is on: clear(device) removes a device from HA. */
+  readonly discovery: HomeAssistantDiscovery | undefined;
   /** Writes everything queued now and waits until InfluxDB confirmed it. */
   flush(timeoutMs?: number): Promise<number>;
   stop(): Promise<void>;
@@ -131,6 +133,14 @@ export async function startHub(config: HubConfig, opts: StartOptions = {}): Prom
   const broker = mqtt.broker;
   const publish = (topic: string, payload: string, retain?: boolean) =>
     broker.publish(topic, payload, retain);
+  const discovery = config.homeassistant.discovery
+    ? new HomeAssistantDiscovery(bus, registry, {
+        prefix: config.homeassistant.prefix,
+        publish: (topic, payload, retain) => broker.publish(topic, payload, retain),
+        retireAfterMs: config.homeassistant.retireAfter,
+        log: log.child({ module: 'homeassistant' }),
+      })
+    : undefined;
   const outbound = new OutboundModule({
     bus,
     broker: { publish, hasListeners: (prefix) => broker.hasListeners(prefix) },
@@ -139,14 +149,7 @@ export async function startHub(config: HubConfig, opts: StartOptions = {}): Prom
       reading: () => metrics.republishSkipped.inc(),
       quarantine: () => metrics.quarantineRepublishSkipped.inc(),
     },
-    ...(config.homeassistant.discovery
-      ? {
-          discovery: new HomeAssistantDiscovery(bus, registry, {
-            prefix: config.homeassistant.prefix,
-            publish: (topic, payload, retain) => broker.publish(topic, payload, retain),
-          }),
-        }
-      : {}),
+    ...(discovery ? { discovery } : {}),
   });
   const boards = new BoardManager({
     boards: config.boards,
@@ -207,6 +210,7 @@ export async function startHub(config: HubConfig, opts: StartOptions = {}): Prom
     log,
     ingest: ingest.ingest,
     boards,
+    discovery,
     flush: (timeoutMs = 10_000) => storage.flush(timeoutMs),
     stop() {
       stopping ??= (async () => {
