@@ -84,8 +84,12 @@ const readRepo = (path: string): string | null => {
 };
 
 describe('documentation links', () => {
-  const files = ['README.md', ...readdirSync(join(root, 'docs')).filter((f) => f.endsWith('.md'))
-    .map((f) => `docs/${f}`)];
+  const files = [
+    'README.md',
+    ...readdirSync(join(root, 'docs'))
+      .filter((f) => f.endsWith('.md'))
+      .map((f) => `docs/${f}`),
+  ];
 
   it('finds the README and the docs', () => {
     expect(files).toContain('docs/configuration.md');
@@ -105,7 +109,8 @@ describe('documentation links', () => {
 
   describe('the checker', () => {
     const docs: Record<string, string> = {
-      'docs/a.md': '# A\n\n## Durability: spool and retention\n\n## Ingest (`npm run bench`)\n\n## Twice\n\n## Twice\n',
+      'docs/a.md':
+        '# A\n\n## Durability: spool and retention\n\n## Ingest (`npm run bench`)\n\n## Twice\n\n## Twice\n',
     };
     const read = (p: string) => docs[relative('.', p)] ?? null;
 
