@@ -24,10 +24,17 @@ afterEach(async () => {
 
 function fakeDeps(over: Partial<HttpDeps> = {}): HttpDeps {
   const bus = new EventBus(log);
+  const registry = new DeviceRegistry(bus, [{ id: 'lab', name: 'Lab', tags: {} }], { checkEveryMs: 0 });
   return {
     log,
     bus,
-    registry: new DeviceRegistry(bus, [{ id: 'lab', name: 'Lab', tags: {} }], { checkEveryMs: 0 }),
+    registry,
+    devices: {
+      remove: async (id) => {
+        throw new HubError('HUB_NOT_FOUND', `no device ${id}`);
+      },
+      update: async (id) => registry.get(id)!,
+    },
     quarantine: new Quarantine(bus, log),
     metrics: createMetrics(),
     influx: {
