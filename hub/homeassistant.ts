@@ -87,6 +87,17 @@ export class HomeAssistantDiscovery implements HubModule {
     await Promise.all(clears);
   }
 
+  /** Publishes the configs of a device's announced sensors again (its display name changed). */
+  async refresh(device: DeviceState): Promise<void> {
+    const sends: Array<Promise<void>> = [];
+    for (const s of Object.values(device.sensors)) {
+      if (!this.#announced.has(`${device.id}/${s.sensor}/${s.metric}`)) continue;
+      const { topic, config } = this.configFor({ ...s, device: device.id });
+      sends.push(this.opts.publish(topic, JSON.stringify(config), true));
+    }
+    await Promise.all(sends);
+  }
+
   #announce(r: Reading): void {
     const key = `${r.device}/${r.sensor}/${r.metric}`;
     if (this.#announced.has(key)) return;

@@ -110,6 +110,7 @@ export async function startHub(config: HubConfig, opts: StartOptions = {}): Prom
     registry,
     log: log.child({ module: 'device-admin' }),
     clearRetained: (device) => outbound.clearDevice(device),
+    renamed: (device) => outbound.refreshDevice(device),
     forgetReported: (device) => ingest.forgetReported(device),
   });
   const ingest = new IngestModule({ config, bus, metrics, registry, quarantine, store: () => storage.sink });

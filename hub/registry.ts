@@ -193,6 +193,7 @@ export class DeviceRegistry {
     this.#settings.delete(id);
     for (const set of this.#byClient.values()) set.delete(id);
     if (this.#noted.device === id) this.#noted = { clientId: '', device: '' };
+    this.bus.emit('deviceRemoved', id);
     return d;
   }
 

@@ -25,6 +25,8 @@ export interface DeviceAdminDeps {
   log: Logger;
   /** Clears what the hub published retained for the device (availability, discovery configs). */
   clearRetained(device: DeviceState): Promise<void>;
+  /** Publishes what depends on the display name again (Home Assistant discovery configs). */
+  renamed?(device: DeviceState): Promise<void>;
   /** Forgets the device's last reported values, so a device that comes back is stored from its first reading. */
   forgetReported(device: string): void;
 }
@@ -150,7 +152,12 @@ export class DeviceAdminModule implements HubModule {
       else this.#settings.delete(id);
       throw err;
     }
-    return registry.setSettings(id, next)!;
+    const state = registry.setSettings(id, next)!;
+    if (state.name !== undefined || before?.name !== undefined)
+      await this.deps
+        .renamed?.(state)
+        .catch((err: unknown) => this.deps.log.warn({ err, device: id }, 'could not announce the new name'));
+    return state;
   }
 
   #persistRemoved(): Promise<void> {

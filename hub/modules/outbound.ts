@@ -26,7 +26,10 @@ export interface OutboundOptions {
   /** In-flight cap per kind (readings, quarantine copies). */
   maxInFlight?: number;
   /** Started first and stopped last: Home Assistant needs a config before the first state. */
-  discovery?: HubModule & { forget?(device: DeviceState): Promise<void> };
+  discovery?: HubModule & {
+    forget?(device: DeviceState): Promise<void>;
+    refresh?(device: DeviceState): Promise<void>;
+  };
 }
 
 /**
@@ -100,6 +103,11 @@ export class OutboundModule implements HubModule {
       this.opts.broker.publish(topics.availability(device.id), '', true),
       this.opts.discovery?.forget?.(device),
     ]);
+  }
+
+  /** Announces a renamed device again, so Home Assistant shows its new name. */
+  async refreshDevice(device: DeviceState): Promise<void> {
+    await this.opts.discovery?.refresh?.(device);
   }
 
   async stop(): Promise<void> {

@@ -95,8 +95,23 @@ describe('DELETE /api/devices/:id', () => {
     expect(before.filter((l) => l.includes('/gone-1/')).length).toBe(3);
     expect(before).toContain('hub/devices/gone-1/availability online');
 
+    // The live stream tells its clients, so a dashboard drops the device from its view.
+    const stream = await fetch(`${hub.httpUrl}/api/stream?device=gone-1`);
+    const reader = stream.body!.getReader();
+    let streamed = '';
+    const removedEvent = (async () => {
+      while (!streamed.includes('event: removed')) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        streamed += new TextDecoder().decode(value);
+      }
+    })();
+
     const res = await del('gone-1');
     expect(res.status).toBe(200);
+    await removedEvent;
+    expect(streamed).toContain('event: removed\ndata: {"device":"gone-1"}');
+    await reader.cancel();
     expect(res.json()).toEqual({ removed: 'gone-1', sensors: 2 });
     expect((await api('/api/devices/gone-1')).status).toBe(404);
     expect((await api('/api/devices')).json().devices.map((d: { id: string }) => d.id)).not.toContain(
@@ -184,6 +199,15 @@ describe('PATCH /api/devices/:id', () => {
     const cleared = (await patch('kept-1', { name: null })).json();
     expect(cleared.name).toBeUndefined();
     expect(PROTO()).toEqual(protoBefore);
+  });
+
+  it('announces a new name to Home Assistant', async () => {
+    await publish('named-1', 'temperature', [20]);
+    await eventually(() => hub.registry.get('named-1')?.state === 'online');
+    expect((await patch('named-1', { name: 'Porch' })).status).toBe(200);
+    const configs = await retained('homeassistant/+/named-1/+/config');
+    expect(configs).toHaveLength(1);
+    expect(JSON.parse(configs[0]!.slice(configs[0]!.indexOf(' ') + 1)).device.name).toBe('Porch');
   });
 
   it('refuses hostile and malformed bodies with a clear 400 and changes nothing', async () => {
