@@ -1,9 +1,10 @@
 // Removing, renaming and exporting devices on a real hub: real influxd, the hub's broker on a
 // TCP port, mqtt.js and mosquitto_sub as outside clients, restarts on the same data folder.
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { parse } from 'csv-parse/sync';
 import mqtt from 'mqtt';
@@ -325,5 +326,31 @@ describe('CSV export', () => {
       source: 'mqtt',
     });
     expect(hub.registry.list().some((d) => d.id.startsWith('='))).toBe(false);
+  });
+});
+
+describe('device files', () => {
+  it('hold the old or the new state when the process is killed while writing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hub-kill-'));
+    const file = join(dir, 'device-settings.json');
+    const mod = fileURLToPath(new URL('../../hub/storage/json-file.ts', import.meta.url));
+    // Writes ever larger files, one after the other, until killed.
+    const script = `import { writeJsonAtomic } from ${JSON.stringify(mod)};
+      for (let i = 1; ; i++) await writeJsonAtomic(${JSON.stringify(file)}, { devices: { a: { name: 'x'.repeat(i * 5000) } }, i });`;
+    for (let round = 0; round < 3; round++) {
+      const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+        stdio: 'ignore',
+      });
+      await eventually(
+        () => existsSync(file) && JSON.parse(readFileSync(file, 'utf8')).i > round * 3 + 2,
+        20_000,
+      );
+      child.kill('SIGKILL');
+      await new Promise((r) => child.once('exit', r));
+      const body = JSON.parse(readFileSync(file, 'utf8'));
+      expect(body.devices.a.name).toHaveLength(body.i * 5000);
+    }
+    // A temporary file a killed writer left behind is never read as the state.
+    expect(readdirSync(dir).filter((f) => !f.endsWith('.tmp'))).toEqual(['device-settings.json']);
   });
 });
