@@ -41,7 +41,9 @@ export interface HubStatus {
   mqtt: { port: number; clients: number };
   devices: number;
   quarantined: number;
-  rates: { readingsPerSec: number; storedPerSec: number; quarantinedPerSec: number };
+  current: { readingsPerSec: number; storedPerSec: number; quarantinedPerSec: number };
+  rates: Array<{ t: number; perSecond: number }>;
+  writeQueue: { readings: number };
   now: number;
 }
 

@@ -32,8 +32,8 @@ export function mountHealth(root: HTMLElement, store: LiveStore): Unmount {
       const states = { online: 0, stale: 0, offline: 0 } as Record<string, number>;
       for (const d of store.devices.values()) states[d.state] = (states[d.state] ?? 0) + 1;
       tiles.replaceChildren(
-        tile('ingest', 'Ingest', `${s.rates.readingsPerSec.toFixed(1)} /s`),
-        tile('stored', 'Stored', `${s.rates.storedPerSec.toFixed(1)} /s`),
+        tile('ingest', 'Ingest', `${s.current.readingsPerSec.toFixed(1)} /s`),
+        tile('stored', 'Stored', `${s.current.storedPerSec.toFixed(1)} /s`),
         tile('influx', 'InfluxDB', s.influx.reachable ? 'up' : 'down', !s.influx.reachable),
         tile('queue', 'Write queue', String(s.influx.queued), s.influx.queued > 10_000),
         tile(
@@ -47,7 +47,7 @@ export function mountHealth(root: HTMLElement, store: LiveStore): Unmount {
           'Devices',
           `${s.devices} (${states.online} online, ${states.stale} stale, ${states.offline} offline)`,
         ),
-        tile('quarantined', 'Quarantined', String(s.quarantined), s.rates.quarantinedPerSec > 0),
+        tile('quarantined', 'Quarantined', String(s.quarantined), s.current.quarantinedPerSec > 0),
         tile(
           'stream',
           'Live stream',
@@ -57,8 +57,8 @@ export function mountHealth(root: HTMLElement, store: LiveStore): Unmount {
         ...(s.influx.lastError ? [tile('error', 'Last write error', s.influx.lastError, true)] : []),
       );
       xs.push(s.now / 1000);
-      ingest.push(s.rates.readingsPerSec);
-      stored.push(s.rates.storedPerSec);
+      ingest.push(s.current.readingsPerSec);
+      stored.push(s.current.storedPerSec);
       if (xs.length > KEEP) for (const a of [xs, ingest, stored]) a.shift();
       const data: uPlot.AlignedData = [xs, ingest, stored];
       if (!plot) {
