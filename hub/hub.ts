@@ -10,7 +10,9 @@ import { createLogger } from './core/logger.js';
 import type { RawMessage } from './core/raw-message.js';
 import { registryOptions } from './device-support.js';
 import { HomeAssistantDiscovery } from './homeassistant.js';
+import { alertRoutes } from './http/alerts.js';
 import { dashboardPlugin } from './http/dashboard.js';
+import { AlertsModule } from './modules/alerts.js';
 import { BrokerModule } from './modules/broker.js';
 import { HttpModule } from './modules/http.js';
 import { IngestModule } from './modules/ingest.js';
@@ -145,6 +147,16 @@ export async function startHub(config: HubConfig, opts: StartOptions = {}): Prom
         }
       : {}),
   });
+  const alerts = new AlertsModule({
+    config: config.alerts,
+    dataDir: config.dataDir,
+    bus,
+    registry,
+    publish,
+    influx: () => storage.influx,
+    log: log.child({ module: 'alerts' }),
+    homeassistant: config.homeassistant.discovery ? { prefix: config.homeassistant.prefix } : undefined,
+  });
   const boards = new BoardManager({
     boards: config.boards,
     log: log.child({ module: 'boards' }),
@@ -166,7 +178,11 @@ export async function startHub(config: HubConfig, opts: StartOptions = {}): Prom
     influx: storage.influx,
     rollups: declaredRollups(config.retention),
     rawKeepsMs: rawKeepsMs(config.retention),
-    plugins: [...(config.dashboard.enabled ? [dashboardPlugin()] : []), ...(opts.httpPlugins ?? [])],
+    plugins: [
+      alertRoutes(alerts),
+      ...(config.dashboard.enabled ? [dashboardPlugin()] : []),
+      ...(opts.httpPlugins ?? []),
+    ],
     health: () => buildHealth(modules),
   }));
 
@@ -179,6 +195,8 @@ export async function startHub(config: HubConfig, opts: StartOptions = {}): Prom
     mqtt,
     // After the broker, before the boards: their availability is published.
     outbound,
+    // Before the boards, so their first readings are evaluated.
+    alerts,
     asModule('boards', boards),
     http,
     ...(opts.modules ?? []),

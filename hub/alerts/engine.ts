@@ -181,7 +181,7 @@ export class AlertEngine {
       if (a.state !== 'firing' || inst.notified || a.silenced) continue;
       inst.notified = true;
       a.id = this.#newId();
-      this.#emit(inst, true, true);
+      this.#emit(inst, true, true, 'release');
     }
   }
 
@@ -195,7 +195,7 @@ export class AlertEngine {
     a.acknowledgedAt = this.#now();
     a.acknowledgedBy = by;
     a.id = this.#newId();
-    this.#emit(inst, false, true);
+    this.#emit(inst, false, true, 'ack');
     return { ...a };
   }
 
@@ -344,7 +344,7 @@ export class AlertEngine {
       a.value = value ?? a.value;
       if (a.state === 'pending') {
         // Gone before `for`: never fired, nobody is told.
-        this.#onChange({ alert: { ...a }, notify: false, active: false });
+        this.#onChange({ alert: { ...a }, notify: false, active: false, event: 'state' });
         return;
       }
       a.state = 'resolved';
@@ -389,8 +389,8 @@ export class AlertEngine {
     this.#emit(inst, inst.notified, true);
   }
 
-  #emit(inst: Instance, notify: boolean, active: boolean): void {
-    this.#onChange({ alert: { ...inst.alert }, notify, active });
+  #emit(inst: Instance, notify: boolean, active: boolean, event: AlertChange['event'] = 'state'): void {
+    this.#onChange({ alert: { ...inst.alert }, notify, active, event });
   }
 
   #silenced(a: Alert): boolean {

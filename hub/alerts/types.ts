@@ -51,6 +51,8 @@ export interface AlertChange {
   notify: boolean;
   /** False for a pending alert that went away before `for`: it is forgotten. */
   active: boolean;
+  /** A state change, an acknowledgement, or a firing alert released when its silence ended. */
+  event: 'state' | 'ack' | 'release';
 }
 
 /** What is persisted per alert, so a restart neither forgets nor repeats it. */
