@@ -81,7 +81,7 @@ export type AlertRule =
   | (RuleBase<'rate'> & { direction: 'above' | 'below'; threshold: number; clear: number; per: number })
   | RuleBase<'stale' | 'offline'>;
 
-interface RuleBase<K extends RuleKind> {
+export interface RuleBase<K extends RuleKind> {
   name: string;
   kind: K;
   match: z.output<typeof match>;

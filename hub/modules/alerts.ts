@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
+import { alertWarnings } from '../alerts/check.js';
 import { Deliverer, type SendResult, webhookSender } from '../alerts/delivery.js';
 import { AlertEngine } from '../alerts/engine.js';
 import { globMatcher } from '../alerts/glob.js';
@@ -117,6 +118,7 @@ export class AlertsModule implements HubModule, AlertsApi {
     );
     this.#timer = setInterval(() => this.#tick(), this.deps.tickMs ?? 1000);
     this.#timer.unref();
+    for (const w of alertWarnings(config.rules)) log.warn({ path: w.path }, w.message);
     log.info({ rules: engine.ruleCount, restored: engine.active().length }, 'alerts started');
   }
 

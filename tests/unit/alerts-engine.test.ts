@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { alertWarnings } from '../../hub/alerts/check.js';
 import { AlertEngine } from '../../hub/alerts/engine.js';
 import type { AlertChange } from '../../hub/alerts/types.js';
 import { alertsSchema } from '../../hub/config/alerts.js';
@@ -258,5 +259,23 @@ describe('alert rules in config', () => {
       ]),
     ).toEqual(['rules.1.name: duplicate rule name x']);
     expect(problems([{ name: 'x', above: Number.NaN }])[0]).toMatch(/^rules.0.above/);
+  });
+});
+
+describe('check-config warnings', () => {
+  it('names rules that can never match a known metric, or whose unit does not fit it', () => {
+    const { rules } = alertsSchema.parse({
+      rules: [
+        { name: 'typo', match: { metric: 'temprature' }, above: 30 },
+        { name: 'mixed', match: { metric: 'humidity' }, above: 95, unit: '°F' },
+        { name: 'fine', match: { metric: 'temp*' }, above: 95, unit: '°F' },
+        { name: 'board', match: { metric: 'soil_moisture' }, above: 1 },
+        { name: 'gone', offline: true },
+      ],
+    });
+    expect(alertWarnings(rules, ['soil_moisture']).map((w) => w.path)).toEqual([
+      'alerts.rules[0].match.metric',
+      'alerts.rules[1].unit',
+    ]);
   });
 });
