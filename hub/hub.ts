@@ -10,7 +10,6 @@ import { createLogger } from './core/logger.js';
 import type { RawMessage } from './core/raw-message.js';
 import { registryOptions } from './device-support.js';
 import { HomeAssistantDiscovery } from './homeassistant.js';
-import { alertRoutes } from './http/alerts.js';
 import { dashboardPlugin } from './http/dashboard.js';
 import { AlertsModule } from './modules/alerts.js';
 import { BrokerModule } from './modules/broker.js';
@@ -178,11 +177,8 @@ export async function startHub(config: HubConfig, opts: StartOptions = {}): Prom
     influx: storage.influx,
     rollups: declaredRollups(config.retention),
     rawKeepsMs: rawKeepsMs(config.retention),
-    plugins: [
-      alertRoutes(alerts),
-      ...(config.dashboard.enabled ? [dashboardPlugin()] : []),
-      ...(opts.httpPlugins ?? []),
-    ],
+    alerts,
+    plugins: [...(config.dashboard.enabled ? [dashboardPlugin()] : []), ...(opts.httpPlugins ?? [])],
     health: () => buildHealth(modules),
   }));
 

@@ -61,3 +61,13 @@ export interface StoredAlert {
   /** Whether webhooks were told it fires. */
   notified: boolean;
 }
+
+/** What the HTTP routes use of the alerts module. */
+export interface AlertsApi {
+  active(): Alert[];
+  history(): Alert[];
+  acknowledge(rule: string, device: string, sensor: string, by?: string): Alert | undefined;
+  silence(s: Omit<Silence, 'id' | 'createdAt'>): Silence;
+  unsilence(id: string): boolean;
+  silences(): Silence[];
+}

@@ -6,7 +6,7 @@ import { Deliverer, type SendResult, webhookSender } from '../alerts/delivery.js
 import { AlertEngine } from '../alerts/engine.js';
 import { globMatcher } from '../alerts/glob.js';
 import { AlertStore } from '../alerts/store.js';
-import type { Alert, AlertChange, Silence } from '../alerts/types.js';
+import type { Alert, AlertChange, AlertsApi, Silence } from '../alerts/types.js';
 import type { AlertsConfig } from '../config/alerts.js';
 import type { EventBus } from '../core/bus.js';
 import { topics } from '../core/topics.js';
@@ -30,16 +30,6 @@ export interface AlertsDeps {
   tickMs?: number;
   /** First wait after a failed delivery (doubles up to alerts.maxRetryDelay). */
   minRetryMs?: number;
-}
-
-/** What the HTTP routes use. */
-export interface AlertsApi {
-  active(): Alert[];
-  history(): Alert[];
-  acknowledge(rule: string, device: string, sensor: string, by?: string): Alert | undefined;
-  silence(s: Omit<Silence, 'id' | 'createdAt'>): Silence;
-  unsilence(id: string): boolean;
-  silences(): Silence[];
 }
 
 const INFLUX_TARGET = 'influx';

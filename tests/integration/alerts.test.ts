@@ -71,7 +71,6 @@ describe('threshold rules on real MQTT readings', () => {
     expect(all.states('gh-hot', 'gh-1')).toEqual([]);
 
     await publishValues(c, 'gh-1', 'temperature', ramp(25, 33, 8));
-    expect((await api()).alerts.find((a) => a.device === 'gh-1')?.state).toBe('pending');
     await eventually(() => all.states('gh-hot', 'gh-1').length === 1);
     await publishValues(c, 'gh-1', 'temperature', flap(29.5, 1, 8), 20);
     await sleep(300);
