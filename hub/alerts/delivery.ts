@@ -33,12 +33,16 @@ export class Deliverer {
   dropped = 0;
   lastError: string | undefined;
 
+  /** Queued on disk: counted once at start, then kept here (counting the queue is a scan). */
+  #queued: number;
+
   constructor(private readonly opts: DelivererOptions) {
     this.#delay = opts.minRetryMs ?? 500;
+    this.#queued = opts.store.queued(opts.target);
   }
 
   get queued(): number {
-    return this.opts.store.queued(this.opts.target);
+    return this.#queued;
   }
 
   start(): void {
@@ -48,9 +52,10 @@ export class Deliverer {
     );
   }
 
-  /** Something was queued: send it now unless waiting out a backoff. */
+  /** One more was queued: send it now unless waiting out a backoff. */
   poke(): void {
-    const over = this.queued - this.opts.maxQueued;
+    this.#queued++;
+    const over = this.#queued - this.opts.maxQueued;
     if (over > 0) this.#trim(over);
     if (this.#wake && !this.#timer) this.#wake();
   }
@@ -59,7 +64,7 @@ export class Deliverer {
     for (let i = 0; i < n; i++) {
       const first = this.opts.store.first(this.opts.target);
       if (!first) return;
-      this.opts.store.delivered(this.opts.target, first.seq);
+      if (this.opts.store.delivered(this.opts.target, first.seq)) this.#queued--;
       this.dropped++;
     }
     this.opts.log.warn(
@@ -99,7 +104,7 @@ export class Deliverer {
         continue;
       }
       if (result === 'drop') this.dropped++;
-      store.delivered(target, next.seq);
+      if (store.delivered(target, next.seq)) this.#queued--;
       this.#delay = this.opts.minRetryMs ?? 500;
       this.lastError = undefined;
     }

@@ -93,8 +93,9 @@ export class AlertStore {
     return undefined;
   }
 
-  delivered(target: string, seq: number): void {
-    this.queue.removeSync([target, seq]);
+  /** Removes a sent notification; false when it was gone already (dropped by the cap meanwhile). */
+  delivered(target: string, seq: number): boolean {
+    return this.queue.removeSync([target, seq]);
   }
 
   queued(target: string): number {
