@@ -184,9 +184,12 @@ program
   .command('check-config')
   .description('validate a config file and print every problem with its path')
   .argument('<file>', 'YAML config file')
-  .action((file: string) => {
+  .action(async (file: string) => {
     try {
       const c = loadConfig({ file, onWarning: (m) => process.stderr.write(`warning: ${m}\n`) });
+      const { alertWarnings, configuredMetrics } = await import('./alerts/check.js');
+      for (const w of alertWarnings(c.alerts.rules, configuredMetrics(c)))
+        process.stderr.write(`warning: ${file}: ${w.path}: ${w.message}\n`);
       process.stdout.write(
         `ok: ${file} is valid (MQTT ${c.mqtt.host}:${c.mqtt.port}, HTTP ${c.http.host}:${c.http.port}, InfluxDB ${c.influx.url ?? 'managed'}, ${c.devices.length} devices, ${c.boards.length} boards)\n`,
       );

@@ -11,6 +11,7 @@ import type { RawMessage } from './core/raw-message.js';
 import { registryOptions } from './device-support.js';
 import { HomeAssistantDiscovery } from './homeassistant.js';
 import { dashboardPlugin } from './http/dashboard.js';
+import { AlertsModule } from './modules/alerts.js';
 import { BrokerModule } from './modules/broker.js';
 import { DeviceAdminModule } from './modules/device-admin.js';
 import { HttpModule } from './modules/http.js';
@@ -163,6 +164,16 @@ export async function startHub(config: HubConfig, opts: StartOptions = {}): Prom
     },
     ...(discovery ? { discovery } : {}),
   });
+  const alerts = new AlertsModule({
+    config: config.alerts,
+    dataDir: config.dataDir,
+    bus,
+    registry,
+    publish,
+    influx: () => storage.influx,
+    log: log.child({ module: 'alerts' }),
+    homeassistant: config.homeassistant.discovery ? { prefix: config.homeassistant.prefix } : undefined,
+  });
   const boards = new BoardManager({
     boards: config.boards,
     log: log.child({ module: 'boards' }),
@@ -184,6 +195,7 @@ export async function startHub(config: HubConfig, opts: StartOptions = {}): Prom
     influx: storage.influx,
     rollups: declaredRollups(config.retention),
     rawKeepsMs: rawKeepsMs(config.retention),
+    alerts,
     plugins: [...(config.dashboard.enabled ? [dashboardPlugin()] : []), ...(opts.httpPlugins ?? [])],
     health: () => buildHealth(modules),
     devices: admin,
@@ -201,6 +213,8 @@ export async function startHub(config: HubConfig, opts: StartOptions = {}): Prom
     mqtt,
     // After the broker, before the boards: their availability is published.
     outbound,
+    // Before the boards, so their first readings are evaluated.
+    alerts,
     asModule('boards', boards),
     http,
     ...(opts.modules ?? []),

@@ -7,6 +7,7 @@ import type {
 } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
+import type { AlertsApi } from '../alerts/types.js';
 import type { EventBus } from '../core/bus.js';
 import type { DeviceState } from '../core/device-state.js';
 import type { SettingsPatch } from '../modules/device-admin.js';
@@ -53,6 +54,8 @@ export interface HttpDeps {
   maxStreamClients?: number;
   /** The live stream's buffer bound and stall time (tests shorten them). */
   stream?: Omit<StreamOptions, 'maxClients'>;
+  /** Alerts, acknowledgements and silences (hub/modules/alerts.ts). */
+  alerts?: AlertsApi;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { alertsRoutes } from './alerts.js';
 import { devicesRoutes } from './devices.js';
 import { healthRoutes } from './health.js';
 import { historyRoutes } from './history.js';
@@ -16,4 +17,5 @@ export const ROUTE_MODULES: readonly RouteModule[] = [
   hubStatusRoutes,
   quarantineRoutes,
   streamRoutes,
+  alertsRoutes,
 ];
