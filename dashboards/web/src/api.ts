@@ -35,13 +35,32 @@ export interface Trends {
   series: Array<{ device: string; sensor: string; ts: number[]; values: number[] }>;
 }
 
+export interface RateSample {
+  /** Epoch ms. */
+  t: number;
+  perSecond: number;
+}
+
+export interface CurrentRates {
+  readingsPerSec: number;
+  storedPerSec: number;
+  quarantinedPerSec: number;
+}
+
+/**
+ * GET /api/hub. `rates` is the server's recent history of the ingest rate, oldest
+ * first; an older hub answered the current rates object there instead (still read).
+ */
 export interface HubStatus {
   ok: boolean;
   influx: { url: string; reachable: boolean; queued: number; lastError: string | null; spoolBytes?: number };
-  mqtt: { port: number; clients: number };
-  devices: number;
-  quarantined: number;
-  rates: { readingsPerSec: number; storedPerSec: number; quarantinedPerSec: number };
+  mqtt: { host?: string; port: number; clients: number; auth?: boolean };
+  devices?: number;
+  quarantined?: number;
+  rates: RateSample[] | CurrentRates;
+  /** Current rates, when `rates` is the history. */
+  current?: Partial<CurrentRates>;
+  writeQueue?: { readings: number };
   now: number;
 }
 
@@ -57,6 +76,29 @@ export function apiUrl(path: string, params: Record<string, string | number | un
   for (const [k, v] of Object.entries(params)) if (v !== undefined) u.searchParams.set(k, String(v));
   if (token) u.searchParams.set('token', token);
   return u.toString();
+}
+
+/** Sends a JSON request (PATCH, DELETE); the hub's error message becomes the Error's. */
+export async function sendJson<T>(
+  method: 'PATCH' | 'DELETE' | 'POST',
+  path: string,
+  body?: unknown,
+): Promise<T> {
+  const res = await fetch(apiUrl(path), {
+    method,
+    ...(body === undefined
+      ? {}
+      : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  let parsed: (T & { message?: string }) | undefined;
+  try {
+    parsed = text ? (JSON.parse(text) as T & { message?: string }) : undefined;
+  } catch {
+    parsed = undefined;
+  }
+  if (!res.ok) throw new Error(parsed?.message ?? `${res.status} ${res.statusText}`);
+  return parsed as T;
 }
 
 export async function getJson<T>(
