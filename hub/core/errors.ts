@@ -15,6 +15,8 @@ export const HUB_ERRORS = {
   HUB_BAD_REQUEST: 'An HTTP API request has a missing or invalid parameter.',
   HUB_UNAUTHORIZED: 'The HTTP route needs http.token: send Authorization: Bearer <token> (or ?token=).',
   HUB_NOT_FOUND: 'No such HTTP route, device or sensor.',
+  HUB_CONFLICT:
+    'The HTTP request conflicts with the configuration (e.g. removing a device the config declares).',
   HUB_STREAM_FULL: 'The live stream already serves http.maxStreamClients clients; retry later.',
   HUB_INTERNAL: 'An HTTP request failed inside the hub; the hub log has the details under the request id.',
 } as const;

@@ -1,8 +1,6 @@
-import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { DeviceRegistry } from '../registry.js';
-import type { InfluxHttp } from '../storage/influx-http.js';
-import { notFound, parseParams, text } from './params.js';
+import { notFound } from './errors.js';
+import { text } from './params.js';
 import {
   autoEvery,
   bad,
@@ -12,17 +10,8 @@ import {
   parseHistoryQuery,
   parseTime,
   pickSource,
-  type Rollup,
 } from './query.js';
-
-export interface HistoryDeps {
-  registry: DeviceRegistry;
-  influx: InfluxHttp;
-  /** Rollups history may read (storage/retention.ts declaredRollups); see pickSource. */
-  rollups?: readonly Rollup[];
-  /** How far back raw readings are kept (Infinity when unknown). */
-  rawKeepsMs?: number;
-}
+import type { RouteModule } from './route-module.js';
 
 const readingsQuery = z.object({
   device: text('device').optional(),
@@ -41,9 +30,9 @@ const TREND_LIMITS = { maxRangeMs: 7 * 86_400_000, maxPoints: 60 } as const;
  * GET /api/readings (one sensor's history, aggregated server side) and GET /api/trends
  * (a short coarse trend of every known sensor, for the overview's sparklines).
  */
-export function registerHistory(app: FastifyInstance, deps: HistoryDeps): void {
-  app.get('/api/readings', async (req) => {
-    const query = parseParams(readingsQuery, req.query);
+export const historyRoutes: RouteModule = (app, deps) => {
+  app.get('/api/readings', { schema: { querystring: readingsQuery } }, async (req) => {
+    const query = req.query;
     const q = parseHistoryQuery(query);
     // The registry is the allow-list: only ids the hub has seen reach InfluxQL. Own
     // keys only: `constructor` is an id, not the sensors object's prototype.
@@ -78,8 +67,8 @@ export function registerHistory(app: FastifyInstance, deps: HistoryDeps): void {
     };
   });
 
-  app.get('/api/trends', async (req) => {
-    const query = parseParams(trendsQuery, req.query);
+  app.get('/api/trends', { schema: { querystring: trendsQuery } }, async (req) => {
+    const query = req.query;
     const now = Date.now();
     const from = parseTime(query.from ?? '-1h', now) ?? bad('from: expected a time such as -1h');
     if (from >= now) bad('from must be in the past');
@@ -101,4 +90,4 @@ export function registerHistory(app: FastifyInstance, deps: HistoryDeps): void {
       }));
     return { from, to: now, every, series };
   });
-}
+};
