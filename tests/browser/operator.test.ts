@@ -284,4 +284,34 @@ describe('operator experience in Chromium, at desktop and phone sizes', () => {
       }
     }
   });
+  it('counts devices restored after a restart as waiting, and the counts add up', async () => {
+    clearInterval(thermometer);
+    thermometer = undefined;
+    await client.endAsync();
+    await hub.flush();
+    await hub.stop();
+    hub = await startTestHub(influx.url, { influx: { database }, registry: LIVENESS });
+    client = await mqtt.connectAsync(hub.mqttUrl, { clientId: 'kitchen-esp' });
+    await client.publishAsync('sensors/kitchen/temperature', '21.7');
+    for (const s of SIZES) {
+      const p = page(s.name);
+      await p.goto(url(''));
+      await p.locator('tr[data-device="porch"][data-state="waiting"]').waitFor({ timeout: 5000 });
+      await p.locator('tr[data-device="kitchen"][data-state="online"]').waitFor({ timeout: 5000 });
+      const summary = (await p.locator('#counts').textContent())!;
+      expect(summary).toMatch(/^2 devices · 1 online · 0 stale · 0 offline · 1 waiting · showing 2$/);
+      const n = (word: string) => Number(new RegExp(`(\\d+) ${word}`).exec(summary)![1]);
+      expect(n('online') + n('stale') + n('offline') + n('waiting')).toBe(n('devices'));
+      await p.selectOption('#state-filter', 'waiting');
+      await expect.poll(() => p.locator('tbody tr').count()).toBe(1);
+      expect(await p.locator('tbody tr').getAttribute('data-device')).toBe('porch');
+      await expectNoSidewaysScroll(p);
+      await tb.shot(p, `overview-waiting-${s.name}`);
+      await p.selectOption('#state-filter', 'all');
+      await p.goto(url('#/hub'));
+      await expect
+        .poll(() => p.locator('[data-tile="devices"]').textContent(), { timeout: 5000 })
+        .toContain('1 online · 0 stale · 0 offline · 1 waiting');
+    }
+  });
 });

@@ -61,7 +61,7 @@ export function snippets(host: string, port: number, auth = false): Snippet[] {
     {
       id: 'node',
       title: 'Node.js (mqtt)',
-      intro: 'npm install mqtt, then:',
+      intro: 'npm install mqtt, then in a file such as send.mjs:',
       code: [
         "import mqtt from 'mqtt';",
         '',
