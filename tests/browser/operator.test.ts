@@ -284,13 +284,41 @@ describe('operator experience in Chromium, at desktop and phone sizes', () => {
       }
     }
   });
+  it("fills the hub view's rate chart from the hub's history, from zero, with units", async () => {
+    for (const s of SIZES) {
+      const p = page(s.name);
+      await p.goto(url('#/hub'));
+      const plot = p.locator('#rate-plot');
+      // From the hub's own history (full at the first answer), not only what this page polled.
+      await expect.poll(() => plot.getAttribute('data-source'), { timeout: 5000 }).toBe('hub');
+      await expect
+        .poll(async () => Number(await plot.getAttribute('data-samples')), { timeout: 5000 })
+        .toBeGreaterThan(1);
+      await expect.poll(async () => plot.getAttribute('data-ymin')).toBe('0');
+      expect(await p.locator('[data-tile="queue"] b').textContent()).toMatch(/^\d[\d,]* readings?$/);
+      expect(await p.locator('[data-tile="ingest"] b').textContent()).toMatch(/ readings\/s$/);
+      const swatch = await p.evaluate(() => {
+        const li = document.querySelector('#rate-legend li')!;
+        return getComputedStyle(li, '::before').backgroundColor;
+      });
+      expect(swatch).not.toBe('rgba(0, 0, 0, 0)');
+      expect(await p.locator('#rate-legend').textContent()).toMatch(/ingest [\d.]+ readings\/s now/);
+      await tb.shot(p, `hub-history-${s.name}`);
+    }
+  });
+
   it('counts devices restored after a restart as waiting, and the counts add up', async () => {
     clearInterval(thermometer);
     thermometer = undefined;
     await client.endAsync();
     await hub.flush();
     await hub.stop();
-    hub = await startTestHub(influx.url, { influx: { database }, registry: LIVENESS });
+    // The restarted hub also declares a device in its config (it can be renamed, not removed).
+    hub = await startTestHub(influx.url, {
+      influx: { database },
+      registry: LIVENESS,
+      devices: [{ id: 'greenhouse', name: 'Greenhouse' }],
+    });
     client = await mqtt.connectAsync(hub.mqttUrl, { clientId: 'kitchen-esp' });
     await client.publishAsync('sensors/kitchen/temperature', '21.7');
     for (const s of SIZES) {
@@ -299,19 +327,119 @@ describe('operator experience in Chromium, at desktop and phone sizes', () => {
       await p.locator('tr[data-device="porch"][data-state="waiting"]').waitFor({ timeout: 5000 });
       await p.locator('tr[data-device="kitchen"][data-state="online"]').waitFor({ timeout: 5000 });
       const summary = (await p.locator('#counts').textContent())!;
-      expect(summary).toMatch(/^2 devices · 1 online · 0 stale · 0 offline · 1 waiting · showing 2$/);
+      expect(summary).toBe('3 devices · 1 online · 0 stale · 0 offline · 2 waiting · showing 3');
       const n = (word: string) => Number(new RegExp(`(\\d+) ${word}`).exec(summary)![1]);
       expect(n('online') + n('stale') + n('offline') + n('waiting')).toBe(n('devices'));
       await p.selectOption('#state-filter', 'waiting');
-      await expect.poll(() => p.locator('tbody tr').count()).toBe(1);
-      expect(await p.locator('tbody tr').getAttribute('data-device')).toBe('porch');
+      await expect.poll(() => p.locator('tbody tr').count()).toBe(2);
+      expect(
+        await p.locator('tbody tr').evaluateAll((rs) => rs.map((r) => r.getAttribute('data-device'))),
+      ).toEqual(['greenhouse', 'porch']);
       await expectNoSidewaysScroll(p);
       await tb.shot(p, `overview-waiting-${s.name}`);
       await p.selectOption('#state-filter', 'all');
       await p.goto(url('#/hub'));
+      const tile = p.locator('[data-tile="devices"]');
       await expect
-        .poll(() => p.locator('[data-tile="devices"]').textContent(), { timeout: 5000 })
-        .toContain('1 online · 0 stale · 0 offline · 1 waiting');
+        .poll(() => tile.locator('.detail').textContent(), { timeout: 5000 })
+        .toBe('1 online · 0 stale · 0 offline · 2 waiting');
+      expect(await tile.locator('b').textContent()).toBe('3');
     }
+  });
+  it('renames and tags a device; the list shows the name and finds the tag', async () => {
+    const p = page('desktop');
+    await p.goto(url('#/device/kitchen'));
+    await p.locator('#device-admin summary').click();
+    await p.fill('#device-name', 'Kitchen window');
+    await p.fill('#device-tags', 'room=scullery, owner=ana');
+    await p.click('#device-save');
+    await expect.poll(() => p.locator('h2').first().textContent()).toBe('Kitchen window kitchen');
+    expect(await p.locator('.meta .tags').textContent()).toContain('room: scullery');
+    const api = (await (await fetch(`${hub.httpUrl}/api/devices/kitchen`)).json()) as {
+      name?: string;
+      tags: Record<string, string>;
+    };
+    expect(api.name).toBe('Kitchen window');
+    expect(api.tags).toMatchObject({ room: 'scullery', owner: 'ana' });
+    // A tag removed in the form is removed on the hub.
+    await p.fill('#device-tags', 'room=scullery');
+    await p.click('#device-save');
+    await expect
+      .poll(
+        async () =>
+          ((await (await fetch(`${hub.httpUrl}/api/devices/kitchen`)).json()) as { tags: object }).tags,
+      )
+      .toEqual({ room: 'scullery' });
+    // What the hub refuses is shown, not lost: a bare word is no tag.
+    await p.fill('#device-tags', 'room=scullery, oops');
+    await p.click('#device-save');
+    expect(await p.locator('#device-admin .error').textContent()).toContain('name=value');
+    await tb.shot(p, 'device-admin-desktop');
+    await p.goto(url(''));
+    await expect
+      .poll(() => p.locator('tr[data-device="kitchen"] .device-link').textContent())
+      .toBe('Kitchen window');
+    await p.fill('#filter', 'scullery');
+    await expect.poll(() => p.locator('tbody tr').count()).toBe(1);
+    await p.fill('#filter', '');
+  });
+
+  it('exports the range on screen as CSV, as a download and as a link', async () => {
+    const p = page('desktop');
+    await p.goto(url('#/device/porch'));
+    const chart = p.locator('.chart[data-sensor="humidity"]');
+    const caption = chart.locator('.caption[data-first]');
+    await caption.waitFor({ timeout: 5000 });
+    const from = Number(await caption.getAttribute('data-from'));
+    const [download] = await Promise.all([p.waitForEvent('download'), chart.locator('a.csv').click()]);
+    expect(download.suggestedFilename()).toMatch(/^porch_humidity_.*\.csv$/);
+    const href = (await chart.locator('a.csv').getAttribute('href'))!;
+    const res = await fetch(href);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/csv/);
+    const lines = (await res.text()).trim().split('\r\n');
+    expect(lines[0]).toBe('time,ts,device,name,sensor,metric,unit,value');
+    // Every humidity reading the porch sent, each inside the range.
+    expect(lines.length - 1).toBe(32);
+    for (const line of lines.slice(1)) {
+      const cells = line.split(',');
+      expect(Number(cells[1])).toBeGreaterThanOrEqual(from);
+      expect(cells.slice(2, 7)).toEqual(['porch', '', 'humidity', 'humidity', '%RH']);
+    }
+  });
+
+  it('removes a device only after confirmation', async () => {
+    const phone = page('phone');
+    await phone.goto(url('#/device/porch'));
+    await phone.locator('#device-admin summary').click();
+    await phone.click('#device-remove');
+    await phone.locator('#remove-dialog[open]').waitFor();
+    expect(await phone.locator('#remove-dialog').textContent()).toContain('stored history stays in InfluxDB');
+    await expectNoSidewaysScroll(phone);
+    await tb.shot(phone, 'remove-dialog-phone');
+    await phone.click('#remove-cancel');
+    expect((await fetch(`${hub.httpUrl}/api/devices/porch`)).status).toBe(200);
+
+    const p = page('desktop');
+    await p.goto(url('#/device/porch'));
+    await p.locator('#device-admin summary').click();
+    await p.click('#device-remove');
+    await p.click('#remove-confirm');
+    await p.locator('.notice', { hasText: 'Removed porch.' }).waitFor({ timeout: 5000 });
+    expect(await p.locator('tr[data-device="porch"]').count()).toBe(0);
+    expect((await fetch(`${hub.httpUrl}/api/devices/porch`)).status).toBe(404);
+    expect(await p.locator('#counts').textContent()).toMatch(/^2 devices /);
+    await tb.shot(p, 'removed-desktop');
+  });
+
+  it('does not offer to remove a device the config declares, and the hub refuses it', async () => {
+    const p = page('desktop');
+    await p.goto(url('#/device/greenhouse'));
+    await p.locator('#device-admin summary').click();
+    expect(await p.locator('#device-remove').isDisabled()).toBe(true);
+    expect(await p.locator('#declared-note').textContent()).toContain('Declared in the config');
+    const res = await fetch(`${hub.httpUrl}/api/devices/greenhouse`, { method: 'DELETE' });
+    expect(res.status).toBe(409);
+    expect(((await res.json()) as { message: string }).message).toContain('declared in the config');
   });
 });

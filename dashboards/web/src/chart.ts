@@ -21,6 +21,9 @@ export function rangeWindow(range: Range, now = Date.now()): { from: number; to:
   return { from: Math.max(range.startAt ?? Number.NEGATIVE_INFINITY, now - range.spanMs), to: now };
 }
 
+/** Readings a CSV export takes raw at most (the history API refuses over 10,000 raw points). */
+const RAW_EXPORT_MAX = 9000;
+
 /** Live readings are drawn at most this often per chart. */
 const LIVE_REPAINT_MS = 1000;
 
@@ -72,6 +75,8 @@ export class SensorChart {
   #max: number[] = [];
   #range: Range | undefined;
   #every = 0;
+  /** Readings in the loaded range (the sum of the intervals' counts). */
+  #readings = 0;
   #source = 'raw';
   #pending = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -91,7 +96,8 @@ export class SensorChart {
     this.#plotBox = h('div', { class: 'plot' });
     this.#tooltip = h('div', { class: 'tooltip', hidden: '', role: 'status' });
     this.#unitEl = h('small', { class: 'unit' });
-    this.#csv = h('a', { class: 'csv', download: `${device}-${sensor}.csv`, href: '#' }, 'Export CSV');
+    // The hub's Content-Disposition names the file (device, sensor and range).
+    this.#csv = h('a', { class: 'csv', download: '', href: '#' }, 'Export CSV');
     // The link always exports the range on screen, also after a live range moved on.
     this.#csv.addEventListener('click', () => this.#updateCsv());
     const title = chartTitle(sensor, metric);
@@ -142,6 +148,7 @@ export class SensorChart {
     });
     if (seq !== this.#loadSeq) return;
     this.#every = hist.every;
+    this.#readings = hist.points.reduce((n, p) => n + (p.count ?? 1), 0);
     this.#source = hist.source;
     this.#ts = hist.points.map((p) => p.ts);
     this.#mean = hist.points.map((p) => p.mean ?? p.value ?? Number.NaN);
@@ -183,16 +190,24 @@ export class SensorChart {
     return this.#width() < 500 ? 180 : 220;
   }
 
+  /**
+   * The export holds every reading of the range when there are few enough for the
+   * API's raw limit (10,000, with room for the readings arriving live), else the
+   * intervals the chart shows (mean, min, max, count).
+   */
   #updateCsv(): void {
     if (!this.#range) return;
     const w = rangeWindow(this.#range);
+    const raw = this.#every === 0 || this.#readings <= RAW_EXPORT_MAX;
     this.#csv.href = apiUrl('/api/readings', {
       device: this.device,
       sensor: this.sensor,
       from: Math.floor(w.from),
       to: Math.ceil(w.to),
+      ...(raw ? {} : { every: `${this.#every}ms` }),
       format: 'csv',
     });
+    this.#csv.dataset.kind = raw ? 'raw' : 'intervals';
   }
 
   #binary(): boolean {

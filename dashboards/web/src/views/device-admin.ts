@@ -1,15 +1,15 @@
 import { type DeviceState, sendJson } from '../api.js';
 import { h } from '../dom.js';
 
-/** Tags as the form shows them: `key=value, key2=value2` (a bare word is a tag without value). */
+/** Tags as the form shows them: `key=value, key2=value2` (location has its own place). */
 export function formatTags(tags: Record<string, string>): string {
   return Object.entries(tags)
     .filter(([k]) => k !== 'location')
-    .map(([k, v]) => (v ? `${k}=${v}` : k))
+    .map(([k, v]) => `${k}=${v}`)
     .join(', ');
 }
 
-/** Reads the tags field; a key that is no valid id is refused with the reason. */
+/** Reads the tags field as the API takes tags (names of the id alphabet, text values); else the reason. */
 export function parseTags(text: string): Record<string, string> | string {
   // A null-prototype record: a tag named "__proto__" is a tag, not the prototype.
   const out = Object.create(null) as Record<string, string>;
@@ -17,14 +17,36 @@ export function parseTags(text: string): Record<string, string> | string {
     const item = part.trim();
     if (!item) continue;
     const eq = item.indexOf('=');
-    const key = (eq < 0 ? item : item.slice(0, eq)).trim();
-    const value = eq < 0 ? '' : item.slice(eq + 1).trim();
-    // The rule of device tags in the config: they become InfluxDB tag keys.
-    if (!/^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(key))
-      return `tag "${key}": a name starts with a letter or _ and has up to 64 letters, digits or _`;
-    if (value.length > 256) return `tag "${key}": the value is longer than 256 characters`;
+    if (eq < 0) return `tag "${item}": write it as name=value, e.g. room=kitchen`;
+    const key = item.slice(0, eq).trim();
+    const value = item.slice(eq + 1).trim();
+    if (!/^[A-Za-z0-9_.-]{1,64}$/.test(key))
+      return `tag "${key}": a name is 1 to 64 letters, digits, _ . or -`;
+    if (value.length === 0 || value.length > 128) return `tag "${key}": a value is 1 to 128 characters`;
+    if (Object.hasOwn(out, key)) return `tag "${key}" is given twice`;
     out[key] = value;
   }
+  return out;
+}
+
+/**
+ * The PATCH body for what changed: a tag no longer in the form is sent as null (the
+ * API removes it), unchanged tags are not sent (tags the config sets cannot be
+ * changed here), an empty name goes back to the id.
+ */
+export function settingsPatch(
+  before: Pick<DeviceState, 'name' | 'tags'>,
+  name: string,
+  tags: Record<string, string>,
+): { name?: string | null; tags?: Record<string, string | null> } {
+  const out: { name?: string | null; tags?: Record<string, string | null> } = {};
+  const trimmed = name.trim();
+  if (trimmed !== (before.name ?? '')) out.name = trimmed === '' ? null : trimmed;
+  const changes = Object.create(null) as Record<string, string | null>;
+  for (const [k, v] of Object.entries(tags)) if (before.tags[k] !== v) changes[k] = v;
+  for (const k of Object.keys(before.tags))
+    if (k !== 'location' && !Object.hasOwn(tags, k)) changes[k] = null;
+  if (Object.keys(changes).length > 0) out.tags = changes;
   return out;
 }
 
@@ -43,7 +65,7 @@ export function deviceAdmin(d: DeviceState, on: AdminEvents): HTMLElement {
   const path = `/api/devices/${encodeURIComponent(d.id)}`;
   const name = h('input', { id: 'device-name', name: 'name', maxlength: '128', placeholder: d.id });
   name.value = d.name ?? '';
-  const tags = h('input', { id: 'device-tags', name: 'tags', placeholder: 'room=kitchen, battery' });
+  const tags = h('input', { id: 'device-tags', name: 'tags', placeholder: 'room=kitchen, owner=ana' });
   tags.value = formatTags(d.tags);
   const error = h('p', { class: 'error', hidden: '', role: 'alert' });
   const save = h('button', { type: 'submit', class: 'primary', id: 'device-save' }, 'Save');
@@ -55,7 +77,7 @@ export function deviceAdmin(d: DeviceState, on: AdminEvents): HTMLElement {
     name,
     h('label', { for: 'device-tags' }, 'Tags'),
     tags,
-    h('p', { class: 'hint' }, 'Comma-separated; key=value or a single word. Searchable in the device list.'),
+    h('p', { class: 'hint' }, 'Comma-separated name=value pairs. Searchable in the device list.'),
     h('div', { class: 'actions' }, save, remove),
   );
 
@@ -67,13 +89,19 @@ export function deviceAdmin(d: DeviceState, on: AdminEvents): HTMLElement {
       error.hidden = false;
       return;
     }
-    // The location tag comes from the config and is kept as it is.
-    const location = Object.hasOwn(d.tags, 'location') ? { location: d.tags.location! } : {};
+    const patch = settingsPatch(d, name.value, parsed);
+    if (patch.name === undefined && patch.tags === undefined) {
+      error.hidden = true;
+      on.saved(d);
+      return;
+    }
     save.disabled = true;
-    sendJson<DeviceState>('PATCH', path, { name: name.value.trim(), tags: { ...location, ...parsed } })
+    sendJson<DeviceState>('PATCH', path, patch)
       .then((next) => {
         error.hidden = true;
         d = { ...d, ...next };
+        name.value = d.name ?? '';
+        tags.value = formatTags(d.tags);
         on.saved(d);
       })
       .catch((err: Error) => {
@@ -101,6 +129,19 @@ export function deviceAdmin(d: DeviceState, on: AdminEvents): HTMLElement {
     dialogError,
     h('div', { class: 'dialog-actions' }, cancelBtn, confirmBtn),
   );
+  // The config owns a declared device: offering a removal that must fail would only confuse.
+  const declared = (d as DeviceState & { declared?: boolean }).declared === true;
+  if (declared) {
+    remove.disabled = true;
+    remove.title = 'declared in the config';
+    remove.after(
+      h(
+        'span',
+        { class: 'hint-inline', id: 'declared-note' },
+        'Declared in the config file: remove it there and restart the hub.',
+      ),
+    );
+  }
   remove.addEventListener('click', () => {
     dialogError.hidden = true;
     dialog.showModal();

@@ -42,12 +42,13 @@ export function mountHealth(root: HTMLElement, store: LiveStore): Unmount {
   let data: uPlot.AlignedData = [[], []];
   let now = Date.now();
 
-  const tile = (key: string, label: string, value: string | Node, bad = false) =>
+  const tile = (key: string, label: string, value: string | Node, bad = false, detail?: string) =>
     h(
       'div',
       { class: `tile${bad ? ' bad' : ''}`, 'data-tile': key },
       h('span', { class: 'label' }, label),
       h('b', {}, value),
+      ...(detail ? [h('span', { class: 'detail' }, detail)] : []),
     );
   const withUnit = (value: string, unit: string) => {
     const b = document.createDocumentFragment();
@@ -74,6 +75,14 @@ export function mountHealth(root: HTMLElement, store: LiveStore): Unmount {
           { ...axis, size: 50 },
         ],
         legend: { show: false },
+        hooks: {
+          draw: [
+            (u) => {
+              plotBox.dataset.ymin = String(u.scales.y?.min);
+              plotBox.dataset.ymax = String(u.scales.y?.max);
+            },
+          ],
+        },
       },
       data,
       plotBox,
@@ -109,13 +118,14 @@ export function mountHealth(root: HTMLElement, store: LiveStore): Unmount {
           s.influx.spoolBytes === undefined ? '–' : withUnit((s.influx.spoolBytes / 1e6).toFixed(1), 'MB'),
         ),
         tile('clients', 'MQTT clients', String(s.mqtt.clients)),
-        tile('devices', 'Devices', withUnit(String(sum.total), sum.text.split(' · ').slice(1).join(' · '))),
+        tile('devices', 'Devices', String(sum.total), false, sum.text.split(' · ').slice(1).join(' · ')),
         tile('quarantined', 'Quarantined', String(s.quarantined ?? 0), current.quarantinedPerSec > 0),
         tile(
           'stream',
           'Live stream',
-          store.connected ? `connected · ${n(store.received)} readings` : 'reconnecting',
+          store.connected ? 'connected' : 'reconnecting',
           !store.connected,
+          `${n(store.received)} readings since this page opened`,
         ),
         ...(s.influx.lastError ? [tile('error', 'Last write error', s.influx.lastError, true)] : []),
       );
@@ -128,6 +138,7 @@ export function mountHealth(root: HTMLElement, store: LiveStore): Unmount {
       samples = samples.filter((p) => p.t >= s.now - WINDOW_MS);
       data = [samples.map((p) => p.t / 1000), samples.map((p) => p.perSecond)];
       plotBox.dataset.samples = String(samples.length);
+      plotBox.dataset.source = history ? 'hub' : 'page';
       plotBox.dataset.first = String(samples[0]?.t ?? '');
       const peak = Math.max(0, ...samples.map((p) => p.perSecond));
       legend.replaceChildren(
