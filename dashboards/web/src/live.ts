@@ -113,6 +113,10 @@ export class LiveStore {
         this.#mark(a.device);
       }
     });
+    es.addEventListener('removed', (ev) => {
+      const { device } = JSON.parse((ev as MessageEvent<string>).data) as { device: string };
+      this.forget(device);
+    });
     es.addEventListener('quarantine', (ev) => {
       const e = JSON.parse((ev as MessageEvent<string>).data) as QuarantineEntry;
       for (const l of this.#quarantineListeners) l(e);
@@ -124,6 +128,7 @@ export class LiveStore {
 
   #onReading(r: Reading): void {
     this.received++;
+    this.removed.delete(r.device);
     let d = this.devices.get(r.device);
     if (!d) {
       // A sensor id is external: "__proto__" must stay an own key, as in the hub's JSON.
@@ -201,8 +206,12 @@ export class LiveStore {
     );
   }
 
+  /** Devices removed (here or in another window) since the page loaded; a new reading brings one back. */
+  readonly removed = new Set<string>();
+
   /** A device removed from the hub: gone from every view now, not at the next reload. */
   forget(id: string): void {
+    this.removed.add(id);
     if (!this.devices.delete(id)) return;
     for (const key of [...this.trends.keys()]) if (key.startsWith(`${id}/`)) this.trends.delete(key);
     this.#mark(id);

@@ -185,16 +185,13 @@ export function mountDevice(root: HTMLElement, store: LiveStore, id: string, onl
     }
   };
 
-  const unknown = () => {
+  const unknown = (
+    text = `The hub does not know a device "${id}". It may have been removed, or it has not sent a reading yet. `,
+  ) => {
     root.replaceChildren(
       h('p', {}, h('a', { href: '#/' }, '← all devices')),
       h('h2', {}, id),
-      h(
-        'div',
-        { class: 'error', id: 'unknown-device' },
-        `The hub does not know a device "${id}". It may have been removed, or it has not sent a reading yet. `,
-        h('a', { href: '#/' }, 'Back to all devices'),
-      ),
+      h('div', { class: 'error', id: 'unknown-device' }, text, h('a', { href: '#/' }, 'Back to all devices')),
     );
   };
 
@@ -238,6 +235,13 @@ export function mountDevice(root: HTMLElement, store: LiveStore, id: string, onl
     if (r.device === id) for (const c of list) if (c.sensor === r.sensor) c.add(r);
   });
   const unsub = store.subscribe((dirty) => {
+    if (dirty.has(id) && store.removed.has(id)) {
+      // Removed in another window: this page must not go on offering its controls.
+      for (const c of list) c.destroy();
+      list.length = 0;
+      unknown(`${id} was removed from the hub. If it publishes again, it comes back. `);
+      return;
+    }
     if (dirty.has(id)) paintMeta(store.devices.get(id));
     if (range.spanMs !== undefined) showRange();
   });
