@@ -373,7 +373,7 @@ describe('operator experience in Chromium, at desktop and phone sizes', () => {
     // What the hub refuses is shown, not lost: a bare word is no tag.
     await p.fill('#device-tags', 'room=scullery, oops');
     await p.click('#device-save');
-    expect(await p.locator('#device-admin .error').textContent()).toContain('name=value');
+    expect(await p.locator('#admin-error').textContent()).toContain('name=value');
     await tb.shot(p, 'device-admin-desktop');
     await p.goto(url(''));
     await expect

@@ -67,7 +67,7 @@ export function deviceAdmin(d: DeviceState, on: AdminEvents): HTMLElement {
   name.value = d.name ?? '';
   const tags = h('input', { id: 'device-tags', name: 'tags', placeholder: 'room=kitchen, owner=ana' });
   tags.value = formatTags(d.tags);
-  const error = h('p', { class: 'error', hidden: '', role: 'alert' });
+  const error = h('p', { class: 'error', hidden: '', role: 'alert', id: 'admin-error' });
   const save = h('button', { type: 'submit', class: 'primary', id: 'device-save' }, 'Save');
   const remove = h('button', { type: 'button', class: 'danger', id: 'device-remove' }, 'Remove device…');
   const form = h(
