@@ -64,17 +64,25 @@ export interface HubStatus {
   now: number;
 }
 
-/** A token given once as ?token= is kept for the session and sent on every API call. */
-export const token = (() => {
-  const fromUrl = new URLSearchParams(location.search).get('token');
-  if (fromUrl) sessionStorage.setItem('hub-token', fromUrl);
-  return fromUrl ?? sessionStorage.getItem('hub-token') ?? undefined;
-})();
+/**
+ * A token given once as ?token= is kept for the session and sent on every API call.
+ * Read at the first call, not at import (the views' pure helpers are imported in Node by tests).
+ */
+let token: string | null | undefined;
+function apiToken(): string | undefined {
+  if (token === undefined) {
+    const fromUrl = new URLSearchParams(location.search).get('token');
+    if (fromUrl) sessionStorage.setItem('hub-token', fromUrl);
+    token = fromUrl ?? sessionStorage.getItem('hub-token');
+  }
+  return token ?? undefined;
+}
 
 export function apiUrl(path: string, params: Record<string, string | number | undefined> = {}): string {
   const u = new URL(path, location.href);
   for (const [k, v] of Object.entries(params)) if (v !== undefined) u.searchParams.set(k, String(v));
-  if (token) u.searchParams.set('token', token);
+  const t = apiToken();
+  if (t) u.searchParams.set('token', t);
   return u.toString();
 }
 

@@ -11,7 +11,8 @@ export interface ChartTheme {
   axis: string;
 }
 
-const dark = window.matchMedia('(prefers-color-scheme: dark)');
+// Asked when needed, not at import: the pure helpers of the views are also imported by tests in Node.
+const dark = () => window.matchMedia('(prefers-color-scheme: dark)');
 
 export function chartTheme(): ChartTheme {
   const css = getComputedStyle(document.documentElement);
@@ -36,6 +37,7 @@ export function themedAxis(t: ChartTheme): {
 }
 
 export function onThemeChange(fn: () => void): () => void {
-  dark.addEventListener('change', fn);
-  return () => dark.removeEventListener('change', fn);
+  const mq = dark();
+  mq.addEventListener('change', fn);
+  return () => mq.removeEventListener('change', fn);
 }
