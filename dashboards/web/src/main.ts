@@ -39,8 +39,8 @@ for (const [canonical, choices] of Object.entries(DISPLAY_CHOICES)) {
 }
 
 store.subscribe(() => {
-  conn.textContent = store.connected ? 'live' : 'reconnecting…';
-  conn.className = `conn ${store.connected ? 'up' : 'down'}`;
+  conn.textContent = store.connected ? 'live' : store.tried ? 'reconnecting…' : 'connecting…';
+  conn.className = `conn ${store.connected ? 'up' : store.tried ? 'down' : ''}`;
 });
 
 window.addEventListener('hashchange', route);
