@@ -53,6 +53,11 @@ export interface StartOptions {
   boards?: Pick<ConstructorParameters<typeof BoardManager>[0], 'openVirtual' | 'retryMs'>;
   /** More modules (an alert engine, test probes): started after the others, stopped first. */
   modules?: readonly HubModule[];
+  /**
+   * A temporary folder of this hub's (a test's): if this process dies without stop(),
+   * the managed influxd's watchdog removes it after stopping influxd.
+   */
+  removeOnOrphan?: string | undefined;
 }
 
 /**
@@ -82,6 +87,7 @@ export async function startHub(config: HubConfig, opts: StartOptions = {}): Prom
     log,
     quarantine,
     ...(opts.drainTimeoutMs !== undefined ? { drainTimeoutMs: opts.drainTimeoutMs } : {}),
+    removeOnOrphan: opts.removeOnOrphan,
   });
   // A fleet of thousands appearing at once is a few lines and a count, not thousands of lines.
   const newDevices = new LogBudget(log.child({ module: 'registry' }), {
