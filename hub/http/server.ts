@@ -143,7 +143,7 @@ export async function startHttp(deps: HttpDeps): Promise<{ app: FastifyInstance;
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
       throw new HubError(
         'HUB_PORT_IN_USE',
-        `HTTP port ${deps.host}:${deps.port} is in use (set http.port or HUB_HTTP_PORT)`,
+        `HTTP port ${deps.host}:${deps.port} is in use (another process holds it; set http.port)`,
       );
     }
     throw err;
