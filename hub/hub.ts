@@ -5,6 +5,7 @@ import { BoardManager } from './boards/manager.js';
 import { assertHubConfig } from './config/load.js';
 import type { HubConfig } from './config/schema.js';
 import { EventBus } from './core/bus.js';
+import { HubError } from './core/errors.js';
 import { LogBudget } from './core/log-budget.js';
 import { createLogger } from './core/logger.js';
 import type { RawMessage } from './core/raw-message.js';
@@ -189,11 +190,21 @@ export async function startHub(config: HubConfig, opts: StartOptions = {}): Prom
     http,
     ...(opts.modules ?? []),
   ];
+  let starting: HubModule | undefined;
   try {
-    for (const m of modules) await runner.start(m);
+    for (const m of modules) {
+      starting = m;
+      await runner.start(m);
+    }
   } catch (err) {
     await runner.stop();
-    throw err;
+    // Every failure of a start has a code a caller (a test) can match.
+    if (err instanceof HubError) throw err;
+    throw new HubError(
+      'HUB_START_FAILED',
+      `the hub could not start: ${starting?.name ?? 'a module'}: ${(err as Error)?.message ?? String(err)}`,
+      { cause: err },
+    );
   }
   log.info({ mqtt: broker.port, http: http.port, influx: storage.influxUrl }, 'hub started');
 
