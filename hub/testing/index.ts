@@ -6,9 +6,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Level, type Logger, pino } from 'pino';
-import { virtualBoardOpener } from '../../simulators/firmata/for-config.js';
+import { virtualBoardFor, virtualBoardOpener } from '../../simulators/firmata/for-config.js';
 import type { VirtualFirmataBoard } from '../../simulators/firmata/virtual-board.js';
-import { type Env, loadConfig } from '../config/load.js';
+import { ConfigError, type Env, loadConfig } from '../config/load.js';
 import type { HubConfig, HubConfigInput } from '../config/schema.js';
 import type { QuarantineEntry } from '../core/quarantine-entry.js';
 import type { Reading } from '../core/reading.js';
@@ -33,8 +33,12 @@ export interface TestHubOptions {
   log?: Level | 'silent' | Logger;
   /** Serve the web dashboard at / (default false). */
   dashboard?: boolean;
-  /** Virtual boards the test drives, by board id (boards with `port: virtual` in config). */
-  boards?: Readonly<Record<string, VirtualFirmataBoard>>;
+  /**
+   * Virtual boards the test drives, by board id (boards with `port: virtual` in config):
+   * a board of your own, or `'controlled'` for one wired as configured whose values stay
+   * what the test sets (get it with `board(id)`). Other virtual boards run modelled signals.
+   */
+  boards?: Readonly<Record<string, VirtualFirmataBoard | 'controlled'>>;
   /** HUB_* variables to apply (default: none; the test's environment is not read). */
   env?: Env;
   /** Leave the temporary data folder in place after stop() (to look at it). */
@@ -70,6 +74,8 @@ export interface TestHub {
   ): Promise<number>;
   /** Readings seen so far (the last 10,000). */
   readings(match?: ReadingMatch): Reading[];
+  /** The virtual board of a board id given in `boards`; throws for any other id. */
+  board(id: string): VirtualFirmataBoard;
   /** Quarantine entries seen so far. */
   quarantined(): QuarantineEntry[];
   /** Writes what the hub holds and waits until InfluxDB confirmed it; throws when it could not. */
@@ -93,6 +99,7 @@ export async function startTestHub(opts: TestHubOptions = {}): Promise<TestHub> 
     if (!opts.keepData) rmSync(dataDir, { recursive: true, force: true });
   };
   let hub: HubHandle;
+  const controlled = new Map<string, VirtualFirmataBoard>();
   try {
     const relaxed = (opts.durability ?? 'relaxed') === 'relaxed';
     const config = loadConfig({
@@ -115,6 +122,14 @@ export async function startTestHub(opts: TestHubOptions = {}): Promise<TestHub> 
         ? opts.log
         : pino({ level: opts.log ?? process.env.HUB_TEST_LOG ?? 'silent' });
     const { boards: boardOpts, ...start } = opts.start ?? {};
+    for (const [id, b] of Object.entries(opts.boards ?? {})) {
+      const cfg = config.boards.find((c) => c.id === id && c.port === 'virtual');
+      if (!cfg)
+        throw new ConfigError([
+          { path: 'boards', message: `no board "${id}" with port: virtual is configured` },
+        ]);
+      controlled.set(id, b === 'controlled' ? virtualBoardFor(cfg.sensors, { modelled: false }) : b);
+    }
     hub = await startHub(config, {
       ...start,
       logger,
@@ -122,7 +137,7 @@ export async function startTestHub(opts: TestHubOptions = {}): Promise<TestHub> 
       removeOnOrphan: opts.keepData ? undefined : dataDir,
       boards: {
         ...(config.boards.some((b) => b.port === 'virtual')
-          ? { openVirtual: virtualBoardOpener(opts.boards ?? {}) }
+          ? { openVirtual: virtualBoardOpener(controlled) }
           : {}),
         ...boardOpts,
       },
@@ -164,6 +179,14 @@ export async function startTestHub(opts: TestHubOptions = {}): Promise<TestHub> 
     waitForStored: (match, o = {}) =>
       storedCount(hub, match, o.count ?? 1, o.timeoutMs ?? 10_000, () => hub.flush(1000)),
     readings: (match) => log.readings(match),
+    board(id) {
+      const b = controlled.get(id);
+      if (!b)
+        throw new Error(
+          `no controlled board "${id}" (known: ${[...controlled.keys()].join(', ') || 'none'})`,
+        );
+      return b;
+    },
     quarantined: () => log.quarantined(),
     flush,
     stop,

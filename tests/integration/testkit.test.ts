@@ -197,3 +197,32 @@ describe('failures a test can match', () => {
     expect((err as Error).message).not.toContain('HUB_MQTT_PORT');
   });
 });
+
+describe('startHub itself', () => {
+  it('a failure without a code of its own is HUB_START_FAILED naming the part, with the cause', async () => {
+    const { startHub } = await import('../../hub/hub.js');
+    const { parseConfig } = await import('../../hub/config/load.js');
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { pino } = await import('pino');
+    const dataDir = mkdtempSync(join(tmpdir(), 'hub-start-failed-'));
+    try {
+      const config = parseConfig({
+        mqtt: { port: 0 },
+        http: { port: 0 },
+        influx: { url: t.influxUrl },
+        dataDir,
+        boards: [{ id: 'b1', port: 'virtual', sensors: [{ id: 's', type: 'analog', pin: 'A0' }] }],
+      });
+      // A virtual board and no opener for it.
+      const err = await startHub(config, { logger: pino({ level: 'silent' }) }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(HubError);
+      expect((err as HubError).code).toBe('HUB_START_FAILED');
+      expect((err as Error).message).toMatch(/boards: board b1 has port "virtual"/);
+      expect((err as Error).cause).toBeInstanceOf(Error);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
