@@ -229,7 +229,8 @@ export async function startManagedInfluxd(opts: ManagedInfluxdOptions): Promise<
     const proc: ChildProcess = spawn(
       process.execPath,
       ['-e', WATCHDOG_SOURCE, '--', opts.binary, '-config', confPath],
-      { env, stdio: ['pipe', 'pipe', 'pipe', 'pipe'], detached: true },
+      // Named in ps and /proc/<pid>/cmdline for what it is, not as another node process.
+      { env, stdio: ['pipe', 'pipe', 'pipe', 'pipe'], detached: true, argv0: 'sensor-hub-influxd-watchdog' },
     );
     proc.stdin?.on('error', () => undefined);
     const pidLine = new Promise<number>((resolvePid) => {
