@@ -5,6 +5,7 @@ import { BoardManager } from './boards/manager.js';
 import { assertHubConfig } from './config/load.js';
 import type { HubConfig } from './config/schema.js';
 import { EventBus } from './core/bus.js';
+import { HubError } from './core/errors.js';
 import { LogBudget } from './core/log-budget.js';
 import { createLogger } from './core/logger.js';
 import type { RawMessage } from './core/raw-message.js';
@@ -57,6 +58,11 @@ export interface StartOptions {
   boards?: Pick<ConstructorParameters<typeof BoardManager>[0], 'openVirtual' | 'retryMs'>;
   /** More modules (an alert engine, test probes): started after the others, stopped first. */
   modules?: readonly HubModule[];
+  /**
+   * A temporary folder of this hub's (a test's): if this process dies without stop(),
+   * the managed influxd's watchdog removes it after stopping influxd.
+   */
+  removeOnOrphan?: string | undefined;
 }
 
 /**
@@ -86,6 +92,7 @@ export async function startHub(config: HubConfig, opts: StartOptions = {}): Prom
     log,
     quarantine,
     ...(opts.drainTimeoutMs !== undefined ? { drainTimeoutMs: opts.drainTimeoutMs } : {}),
+    removeOnOrphan: opts.removeOnOrphan,
   });
   // A fleet of thousands appearing at once is a few lines and a count, not thousands of lines.
   const newDevices = new LogBudget(log.child({ module: 'registry' }), {
@@ -219,11 +226,21 @@ export async function startHub(config: HubConfig, opts: StartOptions = {}): Prom
     http,
     ...(opts.modules ?? []),
   ];
+  let starting: HubModule | undefined;
   try {
-    for (const m of modules) await runner.start(m);
+    for (const m of modules) {
+      starting = m;
+      await runner.start(m);
+    }
   } catch (err) {
     await runner.stop();
-    throw err;
+    // Every failure of a start has a code a caller (a test) can match.
+    if (err instanceof HubError) throw err;
+    throw new HubError(
+      'HUB_START_FAILED',
+      `the hub could not start: ${starting?.name ?? 'a module'}: ${(err as Error)?.message ?? String(err)}`,
+      { cause: err },
+    );
   }
   log.info({ mqtt: broker.port, http: http.port, influx: storage.influxUrl }, 'hub started');
 

@@ -59,7 +59,7 @@ export async function startHttp(opts: HttpServerOptions): Promise<{ app: Fastify
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
       throw new HubError(
         'HUB_PORT_IN_USE',
-        `HTTP port ${opts.host}:${opts.port} is in use (set http.port or HUB_HTTP_PORT)`,
+        `HTTP port ${opts.host}:${opts.port} is in use (another process holds it; set http.port)`,
       );
     }
     throw err;

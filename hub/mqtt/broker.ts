@@ -546,7 +546,7 @@ export class Broker {
           err.code === 'EADDRINUSE'
             ? new HubError(
                 'HUB_PORT_IN_USE',
-                `MQTT port ${opts.host}:${opts.port} is in use (set mqtt.port or HUB_MQTT_PORT)`,
+                `MQTT port ${opts.host}:${opts.port} is in use (another process holds it; set mqtt.port)`,
               )
             : err,
         );
