@@ -32,6 +32,7 @@ describe('the published package', () => {
           p === 'package.json' ||
           p === 'README.md' ||
           p === 'scripts/setup-system.mjs' ||
+          /^docs\/[\w-]+\.md$/.test(p) ||
           p.startsWith('dist/')
         ) ||
         p.endsWith('.map') ||
