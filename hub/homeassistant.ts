@@ -139,25 +139,12 @@ export class HomeAssistantDiscovery implements HubModule {
     return { topic: `${this.opts.prefix}/${component}/${r.device}/${objectId}/config`, config };
   }
 
-  /**
-   * Removes a device's entities from Home Assistant: an empty retained payload on each
-   * config topic deletes the entity there and the retained config in the broker. Its
-   * sensors are announced again if the device comes back.
-   */
-  async forget(device: DeviceState): Promise<void> {
-    const clears: Array<Promise<void>> = [];
-    for (const s of Object.values(device.sensors)) {
-      this.#announced.delete(`${device.id}/${s.sensor}/${s.metric}`);
-      clears.push(this.opts.publish(this.configFor({ ...s, device: device.id }).topic, '', true));
-    }
-    await Promise.all(clears);
-  }
-
   /** Publishes the configs of a device's announced sensors again (its display name changed). */
   async refresh(device: DeviceState): Promise<void> {
     const sends: Array<Promise<void>> = [];
+    const mine = this.#announced.get(device.id);
     for (const s of Object.values(device.sensors)) {
-      if (!this.#announced.has(`${device.id}/${s.sensor}/${s.metric}`)) continue;
+      if (!mine?.has(`${s.sensor}/${s.metric}`)) continue;
       const { topic, config } = this.configFor({ ...s, device: device.id });
       sends.push(this.opts.publish(topic, JSON.stringify(config), true));
     }

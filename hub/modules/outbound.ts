@@ -27,8 +27,8 @@ export interface OutboundOptions {
   maxInFlight?: number;
   /** Started first and stopped last: Home Assistant needs a config before the first state. */
   discovery?: HubModule & {
-    forget?(device: DeviceState): Promise<void>;
-    refresh?(device: DeviceState): Promise<void>;
+    clear(device: string): Promise<unknown>;
+    refresh(device: DeviceState): Promise<void>;
   };
 }
 
@@ -101,13 +101,13 @@ export class OutboundModule implements HubModule {
   async clearDevice(device: DeviceState): Promise<void> {
     await Promise.all([
       this.opts.broker.publish(topics.availability(device.id), '', true),
-      this.opts.discovery?.forget?.(device),
+      this.opts.discovery?.clear(device.id),
     ]);
   }
 
   /** Announces a renamed device again, so Home Assistant shows its new name. */
   async refreshDevice(device: DeviceState): Promise<void> {
-    await this.opts.discovery?.refresh?.(device);
+    await this.opts.discovery?.refresh(device);
   }
 
   async stop(): Promise<void> {
