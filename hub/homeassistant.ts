@@ -1,5 +1,6 @@
 import { METRIC_TO_HA } from '../devices/ha-classes.js';
 import type { EventBus } from './core/bus.js';
+import type { DeviceState } from './core/device-state.js';
 import type { Reading } from './core/reading.js';
 import { topics } from './core/topics.js';
 import type { HubModule } from './modules/module.js';
@@ -70,6 +71,31 @@ export class HomeAssistantDiscovery implements HubModule {
     if (ha?.deviceClass) config.device_class = ha.deviceClass;
     if (config.unit_of_measurement === undefined) delete config.unit_of_measurement;
     return { topic: `${this.opts.prefix}/${component}/${r.device}/${objectId}/config`, config };
+  }
+
+  /**
+   * Removes a device's entities from Home Assistant: an empty retained payload on each
+   * config topic deletes the entity there and the retained config in the broker. Its
+   * sensors are announced again if the device comes back.
+   */
+  async forget(device: DeviceState): Promise<void> {
+    const clears: Array<Promise<void>> = [];
+    for (const s of Object.values(device.sensors)) {
+      this.#announced.delete(`${device.id}/${s.sensor}/${s.metric}`);
+      clears.push(this.opts.publish(this.configFor({ ...s, device: device.id }).topic, '', true));
+    }
+    await Promise.all(clears);
+  }
+
+  /** Publishes the configs of a device's announced sensors again (its display name changed). */
+  async refresh(device: DeviceState): Promise<void> {
+    const sends: Array<Promise<void>> = [];
+    for (const s of Object.values(device.sensors)) {
+      if (!this.#announced.has(`${device.id}/${s.sensor}/${s.metric}`)) continue;
+      const { topic, config } = this.configFor({ ...s, device: device.id });
+      sends.push(this.opts.publish(topic, JSON.stringify(config), true));
+    }
+    await Promise.all(sends);
   }
 
   #announce(r: Reading): void {

@@ -12,6 +12,7 @@ import { registryOptions } from './device-support.js';
 import { HomeAssistantDiscovery } from './homeassistant.js';
 import { dashboardPlugin } from './http/dashboard.js';
 import { BrokerModule } from './modules/broker.js';
+import { DeviceAdminModule } from './modules/device-admin.js';
 import { HttpModule } from './modules/http.js';
 import { IngestModule } from './modules/ingest.js';
 import { asModule, buildHealth, type HubModule, ModuleRunner } from './modules/module.js';
@@ -98,9 +99,20 @@ export async function startHub(config: HubConfig, opts: StartOptions = {}): Prom
     ],
     {
       ...registryOptions(config),
-      onNewDevice: (device) => newDevices.event('info', 'device', { device }, 'new device'),
+      onNewDevice: (device) => {
+        newDevices.event('info', 'device', { device }, 'new device');
+        admin.noteNewDevice(device);
+      },
     },
   );
+  const admin: DeviceAdminModule = new DeviceAdminModule({
+    dataDir: config.dataDir,
+    registry,
+    log: log.child({ module: 'device-admin' }),
+    clearRetained: (device) => outbound.clearDevice(device),
+    renamed: (device) => outbound.refreshDevice(device),
+    forgetReported: (device) => ingest.forgetReported(device),
+  });
   const ingest = new IngestModule({ config, bus, metrics, registry, quarantine, store: () => storage.sink });
   const mqtt = new BrokerModule({
     host: config.mqtt.host,
@@ -168,13 +180,17 @@ export async function startHub(config: HubConfig, opts: StartOptions = {}): Prom
     rawKeepsMs: rawKeepsMs(config.retention),
     plugins: [...(config.dashboard.enabled ? [dashboardPlugin()] : []), ...(opts.httpPlugins ?? [])],
     health: () => buildHealth(modules),
+    devices: admin,
+    writeQueue: () => storage.writer.queued,
   }));
 
   // The order is the dependency order: each module uses only those before it.
   const modules: HubModule[] = [
     asModule('quarantine', quarantine, () => ({ quarantined: quarantine.total() })),
     storage,
-    new RegistryModule(registry, () => storage.knownSensors(), log),
+    // Before the registry: its restore skips what was stored of devices removed since.
+    admin,
+    new RegistryModule(registry, async () => admin.filterRestored(await storage.knownSensors()), log),
     ingest,
     mqtt,
     // After the broker, before the boards: their availability is published.

@@ -8,11 +8,14 @@ import type {
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import type { EventBus } from '../core/bus.js';
+import type { DeviceState } from '../core/device-state.js';
+import type { SettingsPatch } from '../modules/device-admin.js';
 import type { HubMetrics } from '../prometheus.js';
 import type { Quarantine } from '../quarantine.js';
 import type { DeviceRegistry } from '../registry.js';
 import type { InfluxHttp } from '../storage/influx-http.js';
 import type { Rollup } from './query.js';
+import type { RateHistoryOptions } from './rates.js';
 import type { StreamOptions } from './stream.js';
 
 /** The fastify instance route modules see: `querystring`, `params` and `body` schemas are zod schemas. */
@@ -33,6 +36,15 @@ export interface HttpDeps {
   metrics: HubMetrics;
   influx: InfluxHttp;
   health(): Promise<{ ok: boolean; [k: string]: unknown }>;
+  /** Removing and renaming devices (modules/device-admin.ts). */
+  devices: {
+    remove(id: string): Promise<{ removed: string; sensors: number }>;
+    update(id: string, patch: SettingsPatch): Promise<DeviceState>;
+  };
+  /** Readings accepted and not yet confirmed by InfluxDB. */
+  writeQueue?(): number;
+  /** The message-rate history of /api/hub (tests sample faster). */
+  rateHistory?: RateHistoryOptions;
   /** Rollups the history API may read from (see query.ts pickSource). */
   rollups?: readonly Rollup[];
   /** How far back raw readings are kept (Infinity when unknown). */

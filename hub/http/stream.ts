@@ -31,7 +31,8 @@ const streamQuery = z.object({ device: idParam('device').optional() });
 
 /**
  * GET /api/stream: server-sent events, one `reading` event per canonical reading
- * (optionally only ?device=), plus `availability` and `quarantine` events.
+ * (optionally only ?device=), plus `availability`, `quarantine` and `removed` (a
+ * device removed through the API) events.
  * A client that cannot keep up loses readings rather than growing the hub's memory;
  * it is told how many with a `skipped` event, and it is disconnected when it stays
  * behind for stallMs.
@@ -75,6 +76,10 @@ export const streamRoutes: RouteModule = (app, deps) => {
     });
     bus.on(owner, 'availability', (device, state, ts) => {
       const text = frame('availability', { device, state, ts });
+      for (const c of clients) if (!c.device || c.device === device) send(c, text, 1);
+    });
+    bus.on(owner, 'deviceRemoved', (device) => {
+      const text = frame('removed', { device });
       for (const c of clients) if (!c.device || c.device === device) send(c, text, 1);
     });
     bus.on(owner, 'quarantine', (e) => {

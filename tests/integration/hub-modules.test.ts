@@ -40,6 +40,7 @@ describe('startHub modules', () => {
     expect(started).toEqual([
       'quarantine',
       'storage',
+      'device-admin',
       'registry',
       'ingest',
       'broker',

@@ -7,6 +7,7 @@ import { EventBus } from '../../hub/core/bus.js';
 import { HubError } from '../../hub/core/errors.js';
 import { devicesRoutes } from '../../hub/http/devices.js';
 import { healthRoutes } from '../../hub/http/health.js';
+import { hubStatusRoutes } from '../../hub/http/hub-status.js';
 import { quarantineRoutes } from '../../hub/http/quarantine.js';
 import type { HttpDeps, RouteModule } from '../../hub/http/route-module.js';
 import { ROUTE_MODULES } from '../../hub/http/routes.js';
@@ -24,10 +25,17 @@ afterEach(async () => {
 
 function fakeDeps(over: Partial<HttpDeps> = {}): HttpDeps {
   const bus = new EventBus(log);
+  const registry = new DeviceRegistry(bus, [{ id: 'lab', name: 'Lab', tags: {} }], { checkEveryMs: 0 });
   return {
     log,
     bus,
-    registry: new DeviceRegistry(bus, [{ id: 'lab', name: 'Lab', tags: {} }], { checkEveryMs: 0 }),
+    registry,
+    devices: {
+      remove: async (id) => {
+        throw new HubError('HUB_NOT_FOUND', `no device ${id}`);
+      },
+      update: async (id) => registry.get(id)!,
+    },
     quarantine: new Quarantine(bus, log),
     metrics: createMetrics(),
     influx: {
@@ -146,5 +154,55 @@ describe('route modules', () => {
     const res = await app.inject({ url: '/api/quarantine?limit=0&device=a' });
     expect(res.statusCode).toBe(200);
     expect(res.json().entries).toHaveLength(1);
+  });
+
+  it('devices: counts every state, waiting included, and they add up to the list', async () => {
+    const app = await appWith([devicesRoutes]);
+    const body = (await app.inject({ url: '/api/devices' })).json();
+    expect(body.counts).toEqual({ online: 0, stale: 0, offline: 0, waiting: 1, total: 1 });
+    expect(body.devices[0]).toMatchObject({ id: 'lab', declared: true });
+  });
+
+  it('devices: PATCH takes JSON only, validated before the handler runs', async () => {
+    const calls: unknown[] = [];
+    const deps = fakeDeps();
+    deps.devices.update = async (id, patch) => {
+      calls.push(patch);
+      return deps.registry.get(id)!;
+    };
+    const app = await appWith([devicesRoutes], deps);
+    const text = await app.inject({
+      method: 'PATCH',
+      url: '/api/devices/lab',
+      headers: { 'content-type': 'application/xml' },
+      payload: '<name>x</name>',
+    });
+    expect(text.statusCode).toBe(415);
+    expect(text.json().error).toBe('HUB_BAD_REQUEST');
+    const none = await app.inject({ method: 'PATCH', url: '/api/devices/lab' });
+    expect(none.json()).toEqual({
+      error: 'HUB_BAD_REQUEST',
+      message: 'expected a JSON object with name and/or tags',
+    });
+    const ok = await app.inject({
+      method: 'PATCH',
+      url: '/api/devices/lab',
+      payload: { tags: { constructor: 'x' } },
+    });
+    expect(ok.statusCode).toBe(200);
+    expect(calls).toHaveLength(1);
+    expect(Object.getPrototypeOf((calls[0] as { tags: object }).tags)).toBe(null);
+    const missing = await app.inject({ method: 'DELETE', url: '/api/devices/nobody' });
+    expect(missing.json()).toEqual({ error: 'HUB_NOT_FOUND', message: 'no device nobody' });
+  });
+
+  it('hub status: rate history, write queue with its unit in the name, device states', async () => {
+    const deps = fakeDeps({ writeQueue: () => 12, rateHistory: { sampleMs: 1000, keepMs: 300_000 } });
+    const app = await appWith([hubStatusRoutes], deps);
+    const body = (await app.inject({ url: '/api/hub' })).json();
+    expect(body.writeQueue).toEqual({ readings: 12 });
+    expect(Array.isArray(body.rates)).toBe(true);
+    expect(body.current).toEqual({ readingsPerSec: 0, storedPerSec: 0, quarantinedPerSec: 0 });
+    expect(body.deviceStates).toEqual({ online: 0, stale: 0, offline: 0, waiting: 1 });
   });
 });
