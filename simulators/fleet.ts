@@ -178,9 +178,9 @@ export async function simulateFleet(opts: FleetOptions): Promise<FleetHandle> {
   });
 
   const tickMs = Math.max(5, Math.min(100, period / 2));
-  // A device sends at most this many samples per tick; what a stalled loop missed beyond
-  // that is skipped, not sent in a burst.
-  const catchUp = Math.ceil(tickMs / period) + 1;
+  // A device catches up on at most 250 ms of samples after a stalled tick (a busy
+  // machine); what it missed beyond that is skipped and counted, not sent in a burst.
+  const catchUp = Math.max(Math.ceil(tickMs / period) + 1, Math.ceil(250 / period));
   let running = true;
   let stoppedAt: number | undefined;
   const publish = (d: SimDevice, at: number) => {
