@@ -208,6 +208,38 @@ describe('3.3 PUBLISH: readings from MQTT 5 clients', () => {
     ]);
   });
 
+  it('[MQTT-3.3.2.3.7] hostile user properties on the wire: a repeated key with two values, __proto__, a huge value', async () => {
+    await run('mosquitto_pub', [
+      ...['-V', 'mqttv5', '-p', String(port), '-q', '1', '-t', 'sensors/uphostile/temperature', '-m', '20'],
+      ...['-D', 'publish', 'user-property', 'unit', 'Cel', '-D', 'publish', 'user-property', 'unit', '°F'],
+    ]);
+    const { c } = await v5('c5-userprops-hostile');
+    const proto: Record<string, string> = { ['__proto__']: 'polluted', unit: '%' };
+    await c.publishAsync('sensors/uphostile/humidity', '41', {
+      qos: 1,
+      properties: { userProperties: proto },
+    });
+    await c.publishAsync('sensors/uphostile/pressure', '1000', {
+      qos: 1,
+      properties: { userProperties: { unit: 'h'.repeat(30_000) } },
+    });
+    const entries = await eventually(() => {
+      const e = hub.quarantine.recent(1000, 'uphostile');
+      return e.length === 2 && e.reverse();
+    });
+    expect(entries.map((e) => [e.topic, e.reason])).toEqual([
+      ['sensors/uphostile/temperature', 'invalid_shape'],
+      ['sensors/uphostile/pressure', 'invalid_shape'],
+    ]);
+    expect(entries[0]!.detail).toMatch(/unit is given 2 times with different values/);
+    expect(entries[1]!.detail).toMatch(/30000 characters long/);
+    // The __proto__ property is an ignored key: the reading is stored, nothing polluted.
+    expect(await eventually(() => values('humidity', 'uphostile').then((v) => v.length > 0 && v))).toEqual([
+      41,
+    ]);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
   it('[MQTT-3.3.2-12] a Topic Alias set by a publish names its topic in the next ones', async () => {
     const d = await raw5('c5-alias');
     await d.send(publish5('sensors/aliased/temperature', '10', { p: props(alias(1)) }));
