@@ -5,13 +5,67 @@ import type { Reading } from '../core/reading.js';
 import { globMatcher, isLiteral, type Matcher } from './glob.js';
 import { type Alert, type AlertChange, DEVICE_LEVEL, type Silence, type StoredAlert } from './types.js';
 
-/** A rule with its matchers built once. */
+/**
+ * A rule with its matchers built once, and its condition as plain numbers of one shape
+ * for every kind: the per-reading check reads only these, so it stays monomorphic
+ * (the rules themselves have a shape per kind).
+ */
 interface Compiled {
   rule: AlertRule;
   device: Matcher;
   sensor: Matcher;
   metric: Matcher;
   tags: Array<[key: string, value: Matcher]>;
+  op: number;
+  /** above, below, rate: the threshold and clear; outside: the band's low ends here... */
+  on: number;
+  off: number;
+  /** ...and its high ends here. */
+  onHigh: number;
+  offHigh: number;
+  per: number;
+}
+
+const OP_ABOVE = 0;
+const OP_BELOW = 1;
+const OP_OUTSIDE = 2;
+const OP_RATE_ABOVE = 3;
+const OP_RATE_BELOW = 4;
+const OP_OTHER = 5;
+
+function compileCondition(
+  rule: AlertRule,
+): Pick<Compiled, 'op' | 'on' | 'off' | 'onHigh' | 'offHigh' | 'per'> {
+  const none = { on: 0, off: 0, onHigh: 0, offHigh: 0, per: 0 };
+  switch (rule.kind) {
+    case 'above':
+    case 'below':
+      return {
+        ...none,
+        op: rule.kind === 'above' ? OP_ABOVE : OP_BELOW,
+        on: rule.threshold,
+        off: rule.clear,
+      };
+    case 'outside':
+      return {
+        op: OP_OUTSIDE,
+        on: rule.threshold[0],
+        onHigh: rule.threshold[1],
+        off: rule.clear[0],
+        offHigh: rule.clear[1],
+        per: 0,
+      };
+    case 'rate':
+      return {
+        ...none,
+        op: rule.direction === 'above' ? OP_RATE_ABOVE : OP_RATE_BELOW,
+        on: rule.threshold,
+        off: rule.clear,
+        per: rule.per,
+      };
+    default:
+      return { ...none, op: OP_OTHER };
+  }
 }
 
 /** One rule applied to one series: its alert while pending or firing, and a rate rule's samples. */
@@ -31,10 +85,14 @@ interface Instance {
   notified: boolean;
 }
 
-/** The rules that apply to one series, found once per device, sensor and metric. */
+/**
+ * The rules that apply to one series, found once per device, sensor and metric: rules
+ * on values, and stale rules apart (a reading only matters to those while they are active).
+ */
 interface SeriesRules {
   metric: string;
   entries: Entry[];
+  stale: Entry[];
 }
 
 export interface EngineOptions {
@@ -48,6 +106,7 @@ const SEVERITY_ORDER = { critical: 0, warning: 1, info: 2 } as const;
 /** Samples a rate rule keeps per series at most: spaced per/RATE_SAMPLES apart. */
 const RATE_SAMPLES = 32;
 const NONE: Entry[] = [];
+const NO_RULES: Omit<SeriesRules, 'metric'> = { entries: NONE, stale: NONE };
 
 /**
  * The alert engine: per rule and series, pending → firing → resolved. Pure: the
@@ -85,6 +144,7 @@ export class AlertEngine {
         sensor: globMatcher(rule.match.sensor),
         metric: globMatcher(rule.match.metric),
         tags: Object.entries(rule.match.tags ?? {}).map(([k, v]) => [k, globMatcher(v)]),
+        ...compileCondition(rule),
       };
       this.#rules.set(rule.name, c);
       if (rule.kind === 'offline') this.#offlineRules.push(c);
@@ -114,10 +174,22 @@ export class AlertEngine {
     let now: number | undefined;
     for (let i = 0; i < rs.length; i++) {
       const r = rs[i]!;
-      const entries = this.#entriesFor(r.device, r.sensor, r.metric, r.tags);
-      if (entries.length === 0) continue;
-      now ??= this.#now();
-      for (let j = 0; j < entries.length; j++) this.#evaluate(entries[j]!, r, now);
+      const series = this.#seriesFor(r.device, r.sensor, r.metric, r.tags);
+      const entries = series.entries;
+      for (let j = 0; j < entries.length; j++) {
+        const e = entries[j]!;
+        if (e.inst === undefined && !startsToHold(e, r)) continue;
+        now ??= this.#now();
+        this.#evaluate(e, r, now);
+      }
+      // A reading: the sensor is not stale (the registry clears its flag too).
+      const stale = series.stale;
+      for (let j = 0; j < stale.length; j++) {
+        const e = stale[j]!;
+        if (e.inst === undefined) continue;
+        now ??= this.#now();
+        this.#apply(e, r.device, r.sensor, r.metric, false, null, null, now);
+      }
     }
   }
 
@@ -147,11 +219,10 @@ export class AlertEngine {
     stale: boolean,
     tags?: Readonly<Record<string, string>>,
   ): void {
-    const entries = this.#entriesFor(device, sensor, metric, tags);
+    const entries = this.#seriesFor(device, sensor, metric, tags).stale;
     if (entries.length === 0) return;
     const now = this.#now();
-    for (const e of entries)
-      if (e.c.rule.kind === 'stale') this.#apply(e, device, sensor, metric, stale, null, null, now);
+    for (const e of entries) this.#apply(e, device, sensor, metric, stale, null, null, now);
   }
 
   /** Promotes pending alerts whose `for` has passed, ends silences. Called about once a second. */
@@ -250,73 +321,75 @@ export class AlertEngine {
 
   // --- evaluation ---
 
-  #entriesFor(
+  #seriesFor(
     device: string,
     sensor: string,
     metric: string,
     tags: Readonly<Record<string, string>> | undefined,
-  ): Entry[] {
+  ): Omit<SeriesRules, 'metric'> {
     let sensors = this.#series.get(device);
     if (!sensors) {
       sensors = new Map();
       this.#series.set(device, sensors);
     }
     const found = sensors.get(sensor);
-    if (found && found.metric === metric) return found.entries;
-    const entries = this.#match(device, sensor, metric, tags);
-    sensors.set(sensor, { metric, entries });
-    return entries;
+    if (found && found.metric === metric) return found;
+    const made = { metric, ...this.#match(device, sensor, metric, tags) };
+    sensors.set(sensor, made);
+    return made;
   }
 
-  #match(device: string, sensor: string, metric: string, tags?: Readonly<Record<string, string>>): Entry[] {
+  #match(
+    device: string,
+    sensor: string,
+    metric: string,
+    tags?: Readonly<Record<string, string>>,
+  ): Omit<SeriesRules, 'metric'> {
     const candidates = [...(this.#byMetric.get(metric) ?? []), ...this.#anyMetric, ...this.#staleRules];
-    const out: Entry[] = [];
+    const entries: Entry[] = [];
+    const stale: Entry[] = [];
     for (const c of candidates) {
       if (!c.device(device) || !c.sensor(sensor) || !c.metric(metric) || !tagsMatch(c, tags)) continue;
-      out.push({
+      (c.op === OP_OTHER ? stale : entries).push({
         c,
         inst: this.#active.get(key(c.rule.name, device, sensor)),
-        samples: c.rule.kind === 'rate' ? [] : undefined,
+        samples: c.op === OP_RATE_ABOVE || c.op === OP_RATE_BELOW ? [] : undefined,
       });
     }
-    return out.length === 0 ? NONE : out;
+    if (entries.length === 0 && stale.length === 0) return NO_RULES;
+    return { entries: entries.length ? entries : NONE, stale: stale.length ? stale : NONE };
   }
 
+  /** A rule on values against one reading; the rule's condition is in `e.c` (see Compiled). */
   #evaluate(e: Entry, r: Reading, now: number): void {
-    const rule = e.c.rule;
+    const c = e.c;
     const v = r.value;
     // Once active (pending or firing), a condition holds until the value reaches `clear`.
     const active = e.inst !== undefined;
     let holds: boolean;
-    let value: number | null = v;
-    switch (rule.kind) {
-      case 'above':
-        holds = active ? v > rule.clear : v > rule.threshold;
+    let value = v;
+    switch (c.op) {
+      case OP_ABOVE:
+        holds = v > (active ? c.off : c.on);
         break;
-      case 'below':
-        holds = active ? v < rule.clear : v < rule.threshold;
+      case OP_BELOW:
+        holds = v < (active ? c.off : c.on);
         break;
-      case 'outside': {
-        const [lo, hi] = active ? rule.clear : rule.threshold;
-        holds = v < lo || v > hi;
+      case OP_OUTSIDE:
+        holds = active ? v < c.off || v > c.offHigh : v < c.on || v > c.onHigh;
         break;
-      }
-      case 'rate': {
-        value = rateChange(e.samples!, r.ts, v, rule.per);
-        const limit = active ? rule.clear : rule.threshold;
-        holds = rule.direction === 'above' ? value > limit : value < limit;
+      case OP_RATE_ABOVE:
+        value = rateChange(e.samples!, r.ts, v, c.per);
+        holds = value > (active ? c.off : c.on);
         break;
-      }
-      case 'stale':
-        // A reading: the sensor is not stale (the registry clears its flag too).
-        if (!active) return;
-        holds = false;
-        value = null;
+      case OP_RATE_BELOW:
+        value = rateChange(e.samples!, r.ts, v, c.per);
+        holds = value < (active ? c.off : c.on);
         break;
       default:
         return;
     }
-    this.#apply(e, r.device, r.sensor, r.metric, holds, value, value === null ? null : r.unit, now);
+    this.#apply(e, r.device, r.sensor, r.metric, holds, value, r.unit, now);
   }
 
   #apply(
@@ -408,6 +481,26 @@ export class AlertEngine {
   stored(rule: string, device: string, sensor: string): StoredAlert | undefined {
     const inst = this.#active.get(key(rule, device, sensor));
     return inst ? { alert: { ...inst.alert }, notified: inst.notified } : undefined;
+  }
+}
+
+/**
+ * Whether a reading could start an alert of a rule that is not active: false for the
+ * usual reading, which then costs two comparisons. Rate rules always go on (they keep
+ * samples).
+ */
+function startsToHold(e: Entry, r: Reading): boolean {
+  const c = e.c;
+  const v = r.value;
+  switch (c.op) {
+    case OP_ABOVE:
+      return v > c.on;
+    case OP_BELOW:
+      return v < c.on;
+    case OP_OUTSIDE:
+      return v < c.on || v > c.onHigh;
+    default:
+      return true;
   }
 }
 

@@ -1,6 +1,7 @@
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { metricDef } from '../../../hub/core/metrics.js';
+import type { FiringPeriod } from './alerts.js';
 import { apiUrl, getJson, type History, type Reading } from './api.js';
 import { h } from './dom.js';
 import { chartTheme, themedAxis } from './theme.js';
@@ -85,6 +86,9 @@ export class SensorChart {
   #last: number | undefined;
   /** The x range drawn, in seconds (uPlot's time unit); read by the scale's range function. */
   #x: [number, number] = [0, 1];
+  /** When alerts of this sensor fired: shaded behind the lines. */
+  #periods: FiringPeriod[] = [];
+  readonly #marks: HTMLElement;
 
   constructor(
     readonly device: string,
@@ -96,6 +100,7 @@ export class SensorChart {
     this.#plotBox = h('div', { class: 'plot' });
     this.#tooltip = h('div', { class: 'tooltip', hidden: '', role: 'status' });
     this.#unitEl = h('small', { class: 'unit' });
+    this.#marks = h('div', { class: 'alert-marks' });
     // The hub's Content-Disposition names the file (device, sensor and range).
     this.#csv = h('a', { class: 'csv', download: '', href: '#' }, 'Export CSV');
     // The link always exports the range on screen, also after a live range moved on.
@@ -270,10 +275,45 @@ export class SensorChart {
       this.#plot?.destroy();
       this.#plotKey = key;
       this.#plot = new uPlot(this.#options(binary, conv.label), data, this.#plotBox);
-      this.#plot.over.append(this.#tooltip);
+      this.#plot.over.append(this.#marks, this.#tooltip);
     } else {
       this.#plot.setData(data);
     }
+  }
+
+  /** The periods alerts of this sensor fired (to: undefined while firing), shaded on the chart. */
+  setAlertPeriods(periods: readonly FiringPeriod[]): void {
+    const key = (ps: readonly FiringPeriod[]) => JSON.stringify(ps);
+    if (key(periods) === key(this.#periods)) return;
+    this.#periods = [...periods];
+    if (this.#plot) this.#paintMarks(this.#plot);
+  }
+
+  /**
+   * Firing periods as boxes in uPlot's cursor layer (the plotting area, in CSS pixels),
+   * clipped to the range on screen; a period still firing reaches the right edge.
+   */
+  #paintMarks(u: uPlot): void {
+    const [x0, x1] = this.#x;
+    const width = u.over.clientWidth;
+    const boxes: HTMLElement[] = [];
+    for (const p of this.#periods) {
+      const from = Math.max(p.from / 1000, x0);
+      const to = Math.min((p.to ?? Number.POSITIVE_INFINITY) / 1000, x1);
+      if (!(to > from) && !(p.to === undefined && from <= x1)) continue;
+      const left = Math.max(0, u.valToPos(from, 'x'));
+      const right = Math.min(width, Math.max(left + 2, u.valToPos(Math.max(to, from), 'x')));
+      const box = h('div', {
+        class: `alert-mark severity-${p.severity}`,
+        title: `${p.rule} fired ${fmtTime(p.from)}${p.to === undefined ? ', still firing' : ` to ${fmtTime(p.to)}`}`,
+        'data-rule': p.rule,
+        'data-firing': p.to === undefined ? 'true' : 'false',
+      });
+      box.style.left = `${left}px`;
+      box.style.width = `${right - left}px`;
+      boxes.push(box);
+    }
+    this.#marks.replaceChildren(...boxes);
   }
 
   /** Builds the chart anew, e.g. in the other colour scheme. */
@@ -344,6 +384,7 @@ export class SensorChart {
           (u) => {
             this.#plotBox.dataset.ymin = String(u.scales.y?.min);
             this.#plotBox.dataset.ymax = String(u.scales.y?.max);
+            this.#paintMarks(u);
           },
         ],
       },

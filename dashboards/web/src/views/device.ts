@@ -1,3 +1,4 @@
+import { type AlertFeed, firingPeriods } from '../alerts.js';
 import { type DeviceState, getJson } from '../api.js';
 import { type Range, rangeWindow, SensorChart } from '../chart.js';
 import { ago, h, type Unmount } from '../dom.js';
@@ -41,7 +42,13 @@ export function autoRange(firstTs: number | undefined, lastTs: number | undefine
 }
 
 /** One device: its state and sensors, each with a history chart joined to live readings. */
-export function mountDevice(root: HTMLElement, store: LiveStore, id: string, only?: string): Unmount {
+export function mountDevice(
+  root: HTMLElement,
+  store: LiveStore,
+  id: string,
+  only?: string,
+  alerts?: AlertFeed,
+): Unmount {
   const title = h('h2', {}, id);
   const meta = h('p', { class: 'meta' });
   const buttons = [
@@ -195,6 +202,13 @@ export function mountDevice(root: HTMLElement, store: LiveStore, id: string, onl
     );
   };
 
+  /** Firing periods of each sensor's alerts, from the change history and what fires now. */
+  const paintAlerts = () => {
+    if (!alerts) return;
+    for (const c of list) c.setAlertPeriods(firingPeriods(alerts.history, alerts.alerts, id, c.sensor));
+  };
+  const unAlerts = alerts?.subscribe(paintAlerts);
+
   let cancelled = false;
   void (async () => {
     // The hub's registry (restored from storage after a restart) names the sensors.
@@ -228,6 +242,7 @@ export function mountDevice(root: HTMLElement, store: LiveStore, id: string, onl
       charts.append(c.el);
     }
     paintMeta(store.devices.get(id) ?? d);
+    paintAlerts();
     await loadAuto();
   })();
 
@@ -254,6 +269,7 @@ export function mountDevice(root: HTMLElement, store: LiveStore, id: string, onl
   });
   return () => {
     cancelled = true;
+    unAlerts?.();
     unReading();
     unsub();
     unUnits();
