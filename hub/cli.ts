@@ -177,8 +177,40 @@ program
     const { startHub } = await import('./hub.js');
     const hub = await startHub(config, await virtualBoards(config)).catch(fail);
     stopOnSignal(() => hub.stop());
+    // As Mosquitto: SIGHUP reads the password file again; connections stay.
+    process.on('SIGHUP', () => hub.reloadUsers());
     banner(hub);
   });
+
+program
+  .command('passwd')
+  .description(
+    'add, change (-b: password as argument) or delete (-D) a user of a password file (mqtt.passwordFile)',
+  )
+  .option('-c', 'create the file (overwrites an existing one)')
+  .option('-b', 'batch: the password is the third argument')
+  .option('-D', 'delete the user')
+  .argument('<file>', 'password file')
+  .argument('<user>', 'user name')
+  .argument('[password]', 'the password, with -b')
+  .action(
+    async (
+      file: string,
+      user: string,
+      password: string | undefined,
+      o: { c?: boolean; b?: boolean; D?: boolean },
+    ) => {
+      const { passwd, PasswdError } = await import('./security/passwd-cli.js');
+      try {
+        const said = await passwd({ file, user, password, create: o.c, batch: o.b, delete: o.D });
+        process.stderr.write(`${said}\n`);
+      } catch (err) {
+        if (!(err instanceof PasswdError)) fail(err);
+        process.stderr.write(`error: ${err.message}\n`);
+        process.exit(1);
+      }
+    },
+  );
 
 program
   .command('check-config')

@@ -9,6 +9,7 @@ import type { DeviceRegistry } from '../registry.js';
 import type { InfluxHttp } from '../storage/influx-http.js';
 import { installAuth } from './auth.js';
 import { registerHistory } from './history.js';
+import { type LoginOptions, registerLogin, Sessions } from './login.js';
 import { idParam, notFound, parseParams, text } from './params.js';
 import type { Rollup } from './query.js';
 import { HubRates } from './rates.js';
@@ -18,6 +19,10 @@ export interface HttpDeps {
   host: string;
   port: number;
   token?: string | undefined;
+  /** Dashboard sign-in (http.users with passwords from mqtt.passwordFile). */
+  login?: LoginOptions;
+  /** HTTPS (http.protocol: https). */
+  tls?: { cert: string; key: string; ca?: string };
   log: Logger;
   bus: EventBus;
   registry: DeviceRegistry;
@@ -41,6 +46,7 @@ export interface HttpDeps {
 const STATUS: Partial<Record<HubErrorCode, number>> = {
   HUB_BAD_REQUEST: 400,
   HUB_UNAUTHORIZED: 401,
+  HUB_FORBIDDEN: 403,
   HUB_NOT_FOUND: 404,
   HUB_STREAM_FULL: 503,
 };
@@ -48,6 +54,7 @@ const STATUS: Partial<Record<HubErrorCode, number>> = {
 export async function startHttp(deps: HttpDeps): Promise<{ app: FastifyInstance; port: number }> {
   const app = Fastify({
     logger: false,
+    ...(deps.tls ? { https: deps.tls } : {}),
     forceCloseConnections: true,
     // A URL the router cannot decode (`/%zz`) is the client's mistake; fastify's own
     // answer would echo it.
@@ -58,7 +65,9 @@ export async function startHttp(deps: HttpDeps): Promise<{ app: FastifyInstance;
     },
   });
 
-  installAuth(app, deps.token);
+  const sessions = deps.login && new Sessions(deps.login);
+  installAuth(app, deps.token, sessions);
+  if (sessions?.enabled) registerLogin(app, sessions, deps.tls !== undefined);
 
   app.setErrorHandler((err, req, reply) => {
     const status = err instanceof HubError ? STATUS[err.code] : undefined;
@@ -125,7 +134,8 @@ export async function startHttp(deps: HttpDeps): Promise<{ app: FastifyInstance;
       .optional(),
     device: idParam('device').optional(),
   });
-  app.get('/api/quarantine', async (req) => {
+  // Raw payloads may carry what a device should not have sent: admins only.
+  app.get('/api/quarantine', { config: { access: 'admin' } }, async (req) => {
     const q = parseParams(quarantineQuery, req.query);
     const limit = Math.min(1000, Math.max(1, Number(q.limit ?? 100)));
     return { counts: deps.quarantine.counts(), entries: deps.quarantine.recent(limit, q.device) };
