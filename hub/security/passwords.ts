@@ -118,4 +118,8 @@ async function verifyMosquitto(password: string, m: RegExpExecArray): Promise<bo
 }
 
 /** Whether a string is a hash this hub can check (its own scrypt lines or Mosquitto's $7$). */
-export const isKnownHash = (s: string) => MOSQUITTO.test(s) || parseHash(s) !== undefined;
+export function isKnownHash(s: string): boolean {
+  const m = MOSQUITTO.exec(s);
+  if (m) return Buffer.from(m[3]!, 'base64').length === 64 && Buffer.from(m[2]!, 'base64').length >= 8;
+  return parseHash(s) !== undefined;
+}

@@ -108,7 +108,7 @@ describe.each(TRANSPORTS)('over %s', (t) => {
       [`homie/${victim}/env/temperature`, '99'],
       [`zigbee2mqtt/${victim}`, '{"temperature":99}'],
       ['zigbee2mqtt/bridge/state', '{"state":"offline"}'],
-      [`shellies/${victim}/sensor/temperature`, '99'],
+      [`${victim}/status/temperature:0`, '{"id":0,"tC":99}'],
       [`homeassistant/sensor/${victim}/t/config`, '{"unit_of_measurement":"°F"}'],
     ];
     for (const [topic, payload] of forged) await c.publishAsync(topic, payload, { qos: 0 });
@@ -116,7 +116,7 @@ describe.each(TRANSPORTS)('over %s', (t) => {
     await c.publishAsync(`sensors/kitchen/${t}`, '21.5', { qos: 1 });
     await eventually(() => hub.registry.get('kitchen')?.sensors[t]);
     expect(hub.registry.get(victim)).toBeUndefined();
-    expect(hub.registry.list().map((d) => d.device)).not.toContain(victim);
+    expect(hub.registry.list().map((d) => d.id)).not.toContain(victim);
     expect(hub.quarantine.recent(1000, victim)).toEqual([]);
     await hub.flush();
     const stored = await influx.query(hub.database, `SELECT * FROM /.*/ WHERE device = '${victim}'`);
