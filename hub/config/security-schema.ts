@@ -74,7 +74,7 @@ export const limits = z.strictObject({
   /** Connections at once over all listeners; one more is closed at once. */
   maxConnections: z.number().int().min(1).default(10_000),
   /** Publishes per second of one client; past it the client is read more slowly (0: no limit). */
-  messagesPerSecond: z.number().int().min(0).default(5_000),
+  messagesPerSecond: z.number().int().min(0).default(20_000),
   /** Bytes per second of one client, as backpressure too (0: no limit). */
   bytesPerSecond: z
     .number()
@@ -82,9 +82,9 @@ export const limits = z.strictObject({
     .min(0)
     .default(8 * 1024 * 1024),
   /** A client id that connects more than this often within reconnectWindow is banned for banFor. */
-  maxReconnects: z.number().int().min(1).default(30),
+  maxReconnects: z.number().int().min(1).default(120),
   reconnectWindow: duration.default(60_000),
-  banFor: duration.default(300_000),
+  banFor: duration.default(60_000),
 });
 
 /** Fields of the mqtt section. */

@@ -93,7 +93,18 @@ function cookie(reply: FastifyReply, value: string, maxAgeS: number, secure: boo
   );
 }
 
-export function registerLogin(app: FastifyInstance, sessions: Sessions, secure: boolean): void {
+/**
+ * POST /api/login and /api/logout when sign-in is configured, and GET /api/whoami always
+ * (public: the dashboard asks it whether to show the sign-in form).
+ */
+export function registerLogin(app: FastifyInstance, sessions: Sessions | undefined, secure: boolean): void {
+  app.get('/api/whoami', { config: { access: 'public' } }, async (req) => ({
+    signedIn: req.role !== undefined,
+    user: sessions?.of(req)?.user ?? null,
+    role: req.role ?? null,
+    login: sessions?.enabled === true,
+  }));
+  if (!sessions?.enabled) return;
   app.post('/api/login', { config: { access: 'public' } }, async (req, reply) => {
     const parsed = body.safeParse(req.body);
     if (!parsed.success)
@@ -107,10 +118,5 @@ export function registerLogin(app: FastifyInstance, sessions: Sessions, secure: 
     sessions.signOut(req);
     cookie(reply, '', 0, secure);
     return { ok: true };
-  });
-  app.get('/api/whoami', { config: { access: 'public' } }, async (req) => {
-    const s = sessions.of(req);
-    if (req.role === undefined) throw new HubError('HUB_UNAUTHORIZED', 'not signed in');
-    return { user: s?.user ?? null, role: req.role };
   });
 }

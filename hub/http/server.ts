@@ -67,7 +67,7 @@ export async function startHttp(deps: HttpDeps): Promise<{ app: FastifyInstance;
 
   const sessions = deps.login && new Sessions(deps.login);
   installAuth(app, deps.token, sessions);
-  if (sessions?.enabled) registerLogin(app, sessions, deps.tls !== undefined);
+  registerLogin(app, sessions, deps.tls !== undefined);
 
   app.setErrorHandler((err, req, reply) => {
     const status = err instanceof HubError ? STATUS[err.code] : undefined;

@@ -111,7 +111,9 @@ export async function openListener(
         err.code === 'EADDRINUSE'
           ? new HubError(
               'HUB_PORT_IN_USE',
-              `MQTT port ${spec.host}:${spec.port} (${spec.protocol}) is in use (set mqtt.port or HUB_MQTT_PORT, or the listener's port in mqtt.listeners)`,
+              spec.protocol === 'mqtt'
+                ? `MQTT port ${spec.host}:${spec.port} is in use (set mqtt.port or HUB_MQTT_PORT)`
+                : `MQTT ${spec.protocol} port ${spec.host}:${spec.port} is in use (set its port in mqtt.listeners)`,
             )
           : err,
       );

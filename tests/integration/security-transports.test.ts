@@ -3,6 +3,7 @@
 // package and mosquitto_pub/_sub, against a real hub writing to a real influxd.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
+import { connect as connectNet } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -12,6 +13,7 @@ import type { HubHandle } from '../../hub/hub.js';
 import { passwd } from '../../hub/security/passwd-cli.js';
 import { clientCertificate } from '../../hub/security/tls.js';
 import { eventually, startTestHub } from '../support/hub.js';
+import { startBuiltHub } from '../support/hub-child.js';
 import { startTestInfluxd, type TestInfluxd } from '../support/influxd.js';
 
 const run = promisify(execFile);
@@ -291,5 +293,110 @@ describe('/metrics', () => {
     const text = await (await fetch(`${hub.httpUrl}/metrics`)).text();
     for (const reason of ['bad_credentials', 'not_own_device', 'subscribe_not_allowed'])
       expect(text).toMatch(new RegExp(`hub_mqtt_denied_total\\{reason="${reason}"\\} [1-9]`));
+  });
+});
+
+describe('the password file reloaded on SIGHUP (the built hub as a child process)', () => {
+  it('takes a new user and a changed password without dropping connected clients', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hub-hup-'));
+    const file = join(dir, 'passwd');
+    await passwd({ file, user: 'old', password: 'old-pass-1', batch: true, create: true });
+    const child = await startBuiltHub({
+      dataDir: dir,
+      mqtt: { port: 0, passwordFile: file, allowAnonymous: false },
+      http: { port: 0 },
+      influx: { url: influx.url, database: 'hup' },
+    });
+    try {
+      const url = child.mqttUrl;
+      const connected = await mqtt.connectAsync(url, {
+        reconnectPeriod: 0,
+        username: 'old',
+        password: 'old-pass-1',
+      });
+      clients.push(connected);
+      const refused = await mqtt
+        .connectAsync(url, { reconnectPeriod: 0, username: 'new', password: 'new-pass-1' })
+        .catch((e: Error) => e);
+      expect(refused).toBeInstanceOf(Error);
+      await passwd({ file, user: 'new', password: 'new-pass-1', batch: true });
+      await passwd({ file, user: 'old', password: 'old-pass-2', batch: true });
+      child.proc.kill('SIGHUP');
+      const fresh = await eventually(() =>
+        mqtt.connectAsync(url, { reconnectPeriod: 0, username: 'new', password: 'new-pass-1' }),
+      );
+      clients.push(fresh);
+      const stale = await mqtt
+        .connectAsync(url, { reconnectPeriod: 0, username: 'old', password: 'old-pass-1' })
+        .catch((e: Error) => e);
+      expect(stale).toBeInstanceOf(Error);
+      // The client connected before the reload is still there and still publishes.
+      expect(connected.connected).toBe(true);
+      await connected.publishAsync('sensors/old/t', '1', { qos: 1 });
+    } finally {
+      await child.kill();
+    }
+  });
+});
+
+describe('flood protection (mqtt.limits)', () => {
+  it("slows a flooding client while other devices' readings keep flowing, and loses none of the flood", async () => {
+    const limited = await startTestHub(influx.url, {
+      mqtt: { limits: { bytesPerSecond: 64 * 1024 } },
+      registry: { checkEvery: 0 },
+    });
+    try {
+      const counts = new Map<string, number>();
+      limited.bus.on({}, 'readings', (rs) => {
+        for (const r of rs) counts.set(r.device, (counts.get(r.device) ?? 0) + 1);
+      });
+      const flooder = await mqtt.connectAsync(limited.mqttUrl, { reconnectPeriod: 0 });
+      const other = await mqtt.connectAsync(limited.mqttUrl, { reconnectPeriod: 0 });
+      clients.push(flooder, other);
+      const FLOOD = 400;
+      const pad = 'x'.repeat(1000);
+      for (let i = 0; i < FLOOD; i++)
+        flooder.publish('sensors/flood', JSON.stringify({ t: i, note: pad }), { qos: 0 });
+      for (let i = 0; i < 5; i++) await other.publishAsync('sensors/calm/t', String(i), { qos: 1 });
+      // The calm device got through while the flood was still being read.
+      expect(counts.get('calm')).toBe(5);
+      expect(counts.get('flood') ?? 0).toBeLessThan(FLOOD);
+      // Backpressure, not drops: every publish of the flood arrives in the end.
+      await eventually(() => counts.get('flood') === FLOOD, 30_000);
+      const text = await (await fetch(`${limited.httpUrl}/metrics`)).text();
+      expect(text).toMatch(/hub_mqtt_denied_total\{reason="rate_limited"\} [1-9]/);
+    } finally {
+      await limited.stop();
+    }
+  }, 60_000);
+
+  it('closes connections past mqtt.limits.maxConnections and bans a client id that reconnects too often', async () => {
+    const small = await startTestHub(influx.url, {
+      mqtt: { limits: { maxConnections: 2, maxReconnects: 3, banFor: '1m' } },
+    });
+    try {
+      const a = await mqtt.connectAsync(small.mqttUrl, { reconnectPeriod: 0 });
+      const b = await mqtt.connectAsync(small.mqttUrl, { reconnectPeriod: 0 });
+      clients.push(a, b);
+      // The third is closed before it can say anything.
+      const third = connectNet(Number(new URL(small.mqttUrl).port), '127.0.0.1');
+      await new Promise<void>((r) => third.once('close', () => r()));
+      await Promise.all([a.endAsync(), b.endAsync()]);
+      await eventually(async () => {
+        const h = (await (await fetch(`${small.httpUrl}/healthz`)).json()) as { mqtt: { clients: number } };
+        return h.mqtt.clients === 0;
+      });
+      const results: boolean[] = [];
+      for (let i = 0; i < 5; i++) {
+        const c = await mqtt
+          .connectAsync(small.mqttUrl, { reconnectPeriod: 0, clientId: 'flapper', connectTimeout: 3000 })
+          .catch(() => undefined);
+        results.push(c !== undefined);
+        await c?.endAsync();
+      }
+      expect(results).toEqual([true, true, true, false, false]);
+    } finally {
+      await small.stop();
+    }
   });
 });
