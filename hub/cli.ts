@@ -25,6 +25,7 @@ const { brokerUrlOf, loadSimulateOptions, SIMULATE_DEFAULTS, SIMULATE_ENV_PREFIX
   './config/simulate.js'
 );
 const { HubError } = await import('./core/errors.js');
+const { redactUrl } = await import('./security/redact.js');
 
 const int = (name: string) => (v: string) => {
   const n = Number(v);
@@ -298,7 +299,7 @@ program
       process.exit(1);
     });
     process.stderr.write(
-      `simulating ${o.devices} devices at ${o.rate} Hz (${o.format}, QoS ${o.qos}) into ${url}\n`,
+      `simulating ${o.devices} devices at ${o.rate} Hz (${o.format}, QoS ${o.qos}) into ${redactUrl(url)}\n`,
     );
     const json = o.json || !process.stderr.isTTY;
     const progress = progressLine(json, o.devices * o.rate);

@@ -13,6 +13,8 @@ export interface PublisherOptions {
   kind: BenchKind;
   /** Messages a client has outstanding at once (unacknowledged for QoS 1, unwritten for QoS 0). */
   window: number;
+  /** More client options (username, password, ca for TLS). */
+  connect?: Record<string, unknown>;
 }
 
 const opts = JSON.parse(process.argv[2]!) as PublisherOptions;
@@ -42,6 +44,7 @@ const clients = await Promise.all(
       clientId: `bench-${process.pid}-${c}`,
       reconnectPeriod: 0,
       keepalive: 600,
+      ...opts.connect,
     }),
   ),
 );
