@@ -7,7 +7,7 @@ import { LastReported, type SensorSettings } from './pipeline/sensor-steps.js';
 import type { StepContext } from './pipeline/steps.js';
 import type { RegistryOptions } from './registry.js';
 
-/** Registry settings from config (README "Device formats and registry"). */
+/** Registry settings from config (docs/formats.md, "Registry"). */
 export function registryOptions(config: HubConfig): RegistryOptions {
   return {
     staleAfter: config.registry.staleAfter,

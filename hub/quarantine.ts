@@ -93,6 +93,13 @@ export class Quarantine {
     return this.#written;
   }
 
+  /** The file's state: `behind` while the disk catches up, `failed` until it is opened again. */
+  get fileState(): 'off' | 'writing' | 'behind' | 'failed' {
+    if (!this.opts.file || this.#stopped) return 'off';
+    if (!this.#file) return 'failed';
+    return this.#blocked ? 'behind' : 'writing';
+  }
+
   /** Entries not written to the file since start (backpressure or a failed file). */
   get fileDropped(): number {
     return this.#dropped;

@@ -3,11 +3,11 @@ import { controllerFor, KINDS_BY_TYPE, parsePin, SENSOR_KINDS } from '../../devi
 import { SERIAL_PINS } from '../../devices/boards/pins.js';
 import { duration, id } from './common.js';
 
-/** A sensor wired to a board (README "Boards"). */
+/** A sensor wired to a board (docs/boards.md). */
 export const boardSensor = z.strictObject({
   id,
   type: z.string().min(1),
-  /** The part; each type has a default (see README). */
+  /** The part; each type has a default (see docs/boards.md). */
   controller: z.string().min(1).optional(),
   /** "A0".."A5", "D2".."D13" or a number; I2C parts have none. */
   pin: z.union([z.string().min(1), z.number().int()]).optional(),

@@ -4,7 +4,7 @@ import { duration, id } from './common.js';
 
 /**
  * Settings of the payload formats, the device registry, per-sensor calibration and
- * Home Assistant discovery (README "Device formats and registry").
+ * Home Assistant discovery (docs/formats.md).
  */
 
 /** How device timestamps are read and when they are not trusted. */

@@ -224,7 +224,7 @@ export const configFields = z.strictObject({
   spool: spool.default(spool.parse({})),
   retention: retention.default(retention.parse({})),
   devices: z.array(device).default([]),
-  /** Arduino boards running Firmata (README "Boards"). */
+  /** Arduino boards running Firmata (docs/boards.md). */
   boards: z.array(board).default([]),
   dashboard: dashboard.default(dashboard.parse({})),
   // payload formats, time, registry, Home Assistant discovery (formats-schema.ts)

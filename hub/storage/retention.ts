@@ -22,7 +22,7 @@ export interface Rollup {
   keepsMs: number;
 }
 
-/** Names the dashboard, the HTTP API and Grafana exports query (README, "Retention and rollups"). */
+/** Names the dashboard, the HTTP API and Grafana exports query (docs/storage.md, "Retention and rollups"). */
 export const RP_RAW = 'raw';
 
 /**

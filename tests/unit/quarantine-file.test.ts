@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { EventBus } from '../../hub/core/bus.js';
 import type { RawMessage } from '../../hub/core/raw-message.js';
 import { Quarantine } from '../../hub/quarantine.js';
@@ -26,7 +26,9 @@ function make(file: string, extra: Partial<ConstructorParameters<typeof Quaranti
   return { q, counted };
 }
 
-const tick = () => new Promise((r) => setTimeout(r, 50));
+/** Waits for the file to reach a state, however slow the disk or the machine is. */
+const fileIs = (q: Quarantine, state: Quarantine['fileState']) =>
+  vi.waitFor(() => expect(q.fileState).toBe(state), { timeout: 10_000, interval: 20 });
 
 describe('quarantine file', () => {
   it('stops writing while the stream is behind, counts what it drops, resumes on drain, counts bytes', async () => {
@@ -38,7 +40,8 @@ describe('quarantine file', () => {
     expect(q.fileDropped).toBeGreaterThan(0);
     expect(q.fileDropped).toBeLessThan(500);
     const droppedInBurst = q.fileDropped;
-    await tick();
+    expect(q.fileState).toBe('behind');
+    await fileIs(q, 'writing');
     q.add(msg(999), 'd999', 'not_a_number', 'after drain');
     await q.stop();
     const lines = readFileSync(file, 'utf8').trim().split('\n');
@@ -59,7 +62,7 @@ describe('quarantine file', () => {
     const asDir = join(dir, 'is-a-dir');
     mkdirSync(asDir);
     const a = make(asDir, { reopenAfterMs: 60_000 });
-    await tick();
+    await fileIs(a.q, 'failed');
     a.q.add(msg(1), 'd1', 'not_a_number', 'x');
     expect(a.q.fileDropped).toBe(1);
     expect(a.counted.dropped).toBe(1);
@@ -70,10 +73,10 @@ describe('quarantine file', () => {
     mkdirSync(sub);
     const b = make(join(sub, 'q.jsonl'), { maxFileBytes: 3000, reopenAfterMs: 60_000 });
     b.q.add(msg(1), 'd1', 'not_a_number', 'x');
-    await tick();
+    await fileIs(b.q, 'writing');
     rmSync(sub, { recursive: true, force: true });
     for (let i = 0; i < 5; i++) b.q.add(msg(i), `d${i}`, 'not_a_number', 'x');
-    await tick();
+    await fileIs(b.q, 'failed');
     b.q.add(msg(9), 'd9', 'not_a_number', 'x');
     expect(b.q.fileDropped).toBeGreaterThan(0);
     expect(b.q.total()).toBe(7);
