@@ -18,7 +18,7 @@ if (process.argv[2] === 'start' || process.argv[2] === 'demo') {
 }
 
 const { Command, InvalidArgumentError, Option } = await import('commander');
-const { SIGNAL_KINDS, SIM_FORMAT_NAMES } = await import('./core/simulation.js');
+const { MQTT5_FORMATS, SIGNAL_KINDS, SIM_FORMAT_NAMES } = await import('./core/simulation.js');
 const { CONFIG_FILE_VARIABLE, ConfigError, formatProblems, loadConfig } = await import('./config/load.js');
 const { hubProcessFlags } = await import('./config/process.js');
 const { brokerUrlOf, loadSimulateOptions, SIMULATE_DEFAULTS, SIMULATE_ENV_PREFIX } = await import(
@@ -84,10 +84,18 @@ interface Progress {
   acked?: number;
   errors: number;
   inDropout: number;
+  skipped: number;
+  askedRate: number;
+  achievedRate: number;
+  reached: boolean;
 }
 
-/** simulate's progress: a JSON line, or a sentence for the person at the terminal. */
-function progressLine(json: boolean, targetPerSecond: number) {
+/**
+ * simulate's progress: a JSON line, or a sentence for the person at the terminal. Each
+ * says the achieved rate beside the asked one, and the last one says so when the asked
+ * rate was not reached.
+ */
+function progressLine(json: boolean) {
   let last = { at: Date.now(), published: 0 };
   return (s: Progress, final = false): string => {
     if (json) return `${JSON.stringify(final ? { ...s, done: true } : s)}\n`;
@@ -96,12 +104,17 @@ function progressLine(json: boolean, targetPerSecond: number) {
     last = { at: now, published: s.published };
     const parts = [
       `${final ? 'done: ' : ''}published ${s.published.toLocaleString('en-US')}`,
-      ...(final ? [] : [`${rate.toFixed(1)}/s (target ${targetPerSecond}/s)`]),
+      `${(final ? s.achievedRate : rate).toFixed(1)}/s of ${s.askedRate}/s asked`,
       ...(s.acked === undefined ? [] : [`acked ${s.acked.toLocaleString('en-US')}`]),
+      ...(s.skipped > 0 ? [`skipped ${s.skipped.toLocaleString('en-US')}`] : []),
       `errors ${s.errors}`,
       `silent devices ${s.inDropout}`,
     ];
-    return `${parts.join(' · ')}\n`;
+    const warn =
+      final && !s.reached
+        ? `\ncannot reach the asked rate: ${s.achievedRate}/s of ${s.askedRate}/s; ${s.skipped.toLocaleString('en-US')} publishes were skipped because the connection could take no more (the broker or this machine is the limit: try more --connections, fewer devices or a lower rate)`
+        : '';
+    return `${parts.join(' · ')}${warn}\n`;
   };
 }
 
@@ -217,9 +230,12 @@ program
   .command('check-config')
   .description('validate a config file and print every problem with its path')
   .argument('<file>', 'YAML config file')
-  .action((file: string) => {
+  .action(async (file: string) => {
     try {
       const c = loadConfig({ file, onWarning: (m) => process.stderr.write(`warning: ${m}\n`) });
+      const { alertWarnings, configuredMetrics } = await import('./alerts/check.js');
+      for (const w of alertWarnings(c.alerts.rules, configuredMetrics(c)))
+        process.stderr.write(`warning: ${file}: ${w.path}: ${w.message}\n`);
       process.stdout.write(
         `ok: ${file} is valid (MQTT ${c.mqtt.host}:${c.mqtt.port}, HTTP ${c.http.host}:${c.http.port}, InfluxDB ${c.influx.url ?? 'managed'}, ${c.devices.length} devices, ${c.boards.length} boards)\n`,
       );
@@ -254,6 +270,13 @@ program
   )
   .option('--prefix <prefix>', 'device id prefix (default: sim)')
   .option('--no-dropouts', 'never go silent')
+  .addOption(
+    new Option(
+      '-p, --protocol <version>',
+      'MQTT protocol: 4 (3.1.1) or 5 (default: 4; 5 for user-properties)',
+    ).choices(['4', '5']),
+  )
+  .option('--connections <n>', 'MQTT connections the devices share (default: one per device)')
   .option('-d, --duration <time>', 'stop after this long (e.g. 30s; default: until Ctrl-C)')
   .option('--json', 'progress as JSON lines (the default when stderr is not a terminal)')
   .action(async (_o: unknown, cmd: CommandType) => {
@@ -290,6 +313,8 @@ program
       sensors: o.sensors,
       prefix: o.prefix,
       dropouts: o.dropouts,
+      ...(o.protocol ? { protocol: o.protocol } : {}),
+      ...(o.connections ? { connections: o.connections } : {}),
       ...(user ? { username: user.username, password: user.password } : {}),
     }).catch((err: unknown) => {
       if (!(err instanceof FleetConnectError)) return fail(err);
@@ -299,10 +324,10 @@ program
       process.exit(1);
     });
     process.stderr.write(
-      `simulating ${o.devices} devices at ${o.rate} Hz (${o.format}, QoS ${o.qos}) into ${redactUrl(url)}\n`,
+      `simulating ${o.devices} devices at ${o.rate} Hz (${o.format}, QoS ${o.qos}${o.protocol === 5 || (o.protocol === undefined && MQTT5_FORMATS.includes(o.format)) ? ', MQTT 5' : ''}) into ${redactUrl(url)}\n`,
     );
     const json = o.json || !process.stderr.isTTY;
-    const progress = progressLine(json, o.devices * o.rate);
+    const progress = progressLine(json);
     const report = setInterval(() => process.stderr.write(progress(fleet.stats())), 5000);
     const stop = async () => {
       clearInterval(report);

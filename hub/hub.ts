@@ -5,13 +5,16 @@ import { BoardManager } from './boards/manager.js';
 import { assertHubConfig } from './config/load.js';
 import type { HubConfig } from './config/schema.js';
 import { EventBus } from './core/bus.js';
+import { HubError } from './core/errors.js';
 import { LogBudget } from './core/log-budget.js';
 import { createLogger } from './core/logger.js';
 import type { RawMessage } from './core/raw-message.js';
 import { registryOptions } from './device-support.js';
 import { HomeAssistantDiscovery } from './homeassistant.js';
 import { dashboardPlugin } from './http/dashboard.js';
+import { AlertsModule } from './modules/alerts.js';
 import { BrokerModule } from './modules/broker.js';
+import { DeviceAdminModule } from './modules/device-admin.js';
 import { HttpModule } from './modules/http.js';
 import { IngestModule } from './modules/ingest.js';
 import { asModule, buildHealth, type HubModule, ModuleRunner } from './modules/module.js';
@@ -43,6 +46,8 @@ export interface HubHandle {
   ingest(msg: RawMessage): IngestResult;
   /** Arduino boards from config. */
   readonly boards: BoardManager;
+  /** Home Assistant discovery when homeassistant.discovery is on: clear(device) removes a device from HA. */
+  readonly discovery: HomeAssistantDiscovery | undefined;
   /** Writes everything queued now and waits until InfluxDB confirmed it. */
   flush(timeoutMs?: number): Promise<number>;
   stop(): Promise<void>;
@@ -58,6 +63,11 @@ export interface StartOptions {
   boards?: Pick<ConstructorParameters<typeof BoardManager>[0], 'openVirtual' | 'retryMs'>;
   /** More modules (an alert engine, test probes): started after the others, stopped first. */
   modules?: readonly HubModule[];
+  /**
+   * A temporary folder of this hub's (a test's): if this process dies without stop(),
+   * the managed influxd's watchdog removes it after stopping influxd.
+   */
+  removeOnOrphan?: string | undefined;
 }
 
 /**
@@ -87,6 +97,7 @@ export async function startHub(config: HubConfig, opts: StartOptions = {}): Prom
     log,
     quarantine,
     ...(opts.drainTimeoutMs !== undefined ? { drainTimeoutMs: opts.drainTimeoutMs } : {}),
+    removeOnOrphan: opts.removeOnOrphan,
   });
   // A fleet of thousands appearing at once is a few lines and a count, not thousands of lines.
   const newDevices = new LogBudget(log.child({ module: 'registry' }), {
@@ -103,9 +114,20 @@ export async function startHub(config: HubConfig, opts: StartOptions = {}): Prom
     ],
     {
       ...registryOptions(config),
-      onNewDevice: (device) => newDevices.event('info', 'device', { device }, 'new device'),
+      onNewDevice: (device) => {
+        newDevices.event('info', 'device', { device }, 'new device');
+        admin.noteNewDevice(device);
+      },
     },
   );
+  const admin: DeviceAdminModule = new DeviceAdminModule({
+    dataDir: config.dataDir,
+    registry,
+    log: log.child({ module: 'device-admin' }),
+    clearRetained: (device) => outbound.clearDevice(device),
+    renamed: (device) => outbound.refreshDevice(device),
+    forgetReported: (device) => ingest.forgetReported(device),
+  });
   const ingest = new IngestModule({ config, bus, metrics, registry, quarantine, store: () => storage.sink });
   const security = await setUpSecurity(config, ingest, log.child({ module: 'security' }), (reason) =>
     metrics.mqttDenied.inc({ reason }),
@@ -126,6 +148,9 @@ export async function startHub(config: HubConfig, opts: StartOptions = {}): Prom
     storeFull: () => storage.sink.full,
     maxRetained: config.mqtt.maxRetained,
     onRefused: (reason) => metrics.mqttRefused.inc({ reason }),
+    onPublishRefused: (reason) => metrics.mqttPublishRefused.inc({ reason }),
+    // Only the quarantine: ingest's first check takes a reserved topic there.
+    onReservedPublish: (msg) => ingest.ingest(msg),
     onDuplicate: (qos) => metrics.mqttDuplicates.inc({ qos: String(qos) }),
     onRetainedRefused: () => metrics.mqttRetainedRefused.inc(),
     onClientConnect: () => metrics.clients.inc(),
@@ -139,6 +164,14 @@ export async function startHub(config: HubConfig, opts: StartOptions = {}): Prom
   const broker = mqtt.broker;
   const publish = (topic: string, payload: string, retain?: boolean) =>
     broker.publish(topic, payload, retain);
+  const discovery = config.homeassistant.discovery
+    ? new HomeAssistantDiscovery(bus, registry, {
+        prefix: config.homeassistant.prefix,
+        publish: (topic, payload, retain) => broker.publish(topic, payload, retain),
+        retireAfterMs: config.homeassistant.retireAfter,
+        log: log.child({ module: 'homeassistant' }),
+      })
+    : undefined;
   const outbound = new OutboundModule({
     bus,
     broker: { publish, hasListeners: (prefix) => broker.hasListeners(prefix) },
@@ -147,14 +180,17 @@ export async function startHub(config: HubConfig, opts: StartOptions = {}): Prom
       reading: () => metrics.republishSkipped.inc(),
       quarantine: () => metrics.quarantineRepublishSkipped.inc(),
     },
-    ...(config.homeassistant.discovery
-      ? {
-          discovery: new HomeAssistantDiscovery(bus, registry, {
-            prefix: config.homeassistant.prefix,
-            publish: (topic, payload, retain) => broker.publish(topic, payload, retain),
-          }),
-        }
-      : {}),
+    ...(discovery ? { discovery } : {}),
+  });
+  const alerts = new AlertsModule({
+    config: config.alerts,
+    dataDir: config.dataDir,
+    bus,
+    registry,
+    publish,
+    influx: () => storage.influx,
+    log: log.child({ module: 'alerts' }),
+    homeassistant: config.homeassistant.discovery ? { prefix: config.homeassistant.prefix } : undefined,
   });
   const boards = new BoardManager({
     boards: config.boards,
@@ -179,28 +215,45 @@ export async function startHub(config: HubConfig, opts: StartOptions = {}): Prom
     influx: storage.influx,
     rollups: declaredRollups(config.retention),
     rawKeepsMs: rawKeepsMs(config.retention),
+    alerts,
     plugins: [...(config.dashboard.enabled ? [dashboardPlugin()] : []), ...(opts.httpPlugins ?? [])],
     health: () => buildHealth(modules),
+    devices: admin,
+    writeQueue: () => storage.writer.queued,
   }));
 
   // The order is the dependency order: each module uses only those before it.
   const modules: HubModule[] = [
     asModule('quarantine', quarantine, () => ({ quarantined: quarantine.total() })),
     storage,
-    new RegistryModule(registry, () => storage.knownSensors(), log),
+    // Before the registry: its restore skips what was stored of devices removed since.
+    admin,
+    new RegistryModule(registry, async () => admin.filterRestored(await storage.knownSensors()), log),
     ingest,
     mqtt,
     // After the broker, before the boards: their availability is published.
     outbound,
+    // Before the boards, so their first readings are evaluated.
+    alerts,
     asModule('boards', boards),
     http,
     ...(opts.modules ?? []),
   ];
+  let starting: HubModule | undefined;
   try {
-    for (const m of modules) await runner.start(m);
+    for (const m of modules) {
+      starting = m;
+      await runner.start(m);
+    }
   } catch (err) {
     await runner.stop();
-    throw err;
+    // Every failure of a start has a code a caller (a test) can match.
+    if (err instanceof HubError) throw err;
+    throw new HubError(
+      'HUB_START_FAILED',
+      `the hub could not start: ${starting?.name ?? 'a module'}: ${(err as Error)?.message ?? String(err)}`,
+      { cause: err },
+    );
   }
   log.info({ mqtt: broker.port, http: http.port, influx: storage.influxUrl }, 'hub started');
 
@@ -219,6 +272,7 @@ export async function startHub(config: HubConfig, opts: StartOptions = {}): Prom
     log,
     ingest: ingest.ingest,
     boards,
+    discovery,
     flush: (timeoutMs = 10_000) => storage.flush(timeoutMs),
     stop() {
       stopping ??= (async () => {

@@ -215,7 +215,13 @@ export function createMetrics() {
     }),
     mqttRefused: new Counter({
       name: 'hub_mqtt_connections_refused_total',
-      help: 'MQTT connections closed for breaking MQTT 3.1.1 or a size cap, by reason',
+      help: 'MQTT connections refused or closed by the hub for breaking the protocol, a cap or its rights, by reason',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    mqttPublishRefused: new Counter({
+      name: 'hub_mqtt_publishes_refused_total',
+      help: 'MQTT publishes the broker refused before ingest (reserved_topic, quota_exceeded, payload_format), whatever became of the connection',
       labelNames: ['reason'] as const,
       registers: [registry],
     }),

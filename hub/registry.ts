@@ -1,5 +1,5 @@
 import type { Availability, EventBus } from './core/bus.js';
-import type { DeviceState, SensorState } from './core/device-state.js';
+import type { DeviceSettings, DeviceState, SensorState } from './core/device-state.js';
 import type { Reading } from './core/reading.js';
 import { IntervalLearner } from './registry-staleness.js';
 import type { KnownSensor } from './storage/known-sensors.js';
@@ -68,6 +68,8 @@ export class DeviceRegistry {
   /** The last device noteClient() recorded, and for which client (one publisher's run). */
   #noted: { clientId: string; device: string } = { clientId: '', device: '' };
   readonly #declared = new Map<string, DeclaredDevice>();
+  /** Names and labels set through the API, by device; applied when the device appears too. */
+  readonly #settings = new Map<string, DeviceSettings>();
   /** Sensors per device (d.sensors has no size of its own). */
   readonly #sensorCount = new Map<string, number>();
   #timer: NodeJS.Timeout | undefined;
@@ -89,7 +91,8 @@ export class DeviceRegistry {
         id: d.id,
         name: d.name,
         location: d.location,
-        tags: { ...d.tags, ...(d.location ? { location: d.location } : {}) },
+        tags: this.#declaredTags(d),
+        declared: true,
         source: undefined,
         state: 'waiting',
         firstSeen: undefined,
@@ -128,7 +131,69 @@ export class DeviceRegistry {
         sensors: byId(),
       };
       this.#devices.set(id, d);
+      if (this.#settings.has(id)) this.#applySettings(d);
     }
+    return d;
+  }
+
+  /** The config's tags of a declared device, its location among them; a null-prototype copy. */
+  #declaredTags(decl: DeclaredDevice | undefined): Record<string, string> {
+    const tags = byId<string>();
+    if (!decl) return tags;
+    for (const [k, v] of Object.entries(decl.tags)) tags[k] = v;
+    if (decl.location) tags.location = decl.location;
+    return tags;
+  }
+
+  #applySettings(d: DeviceState): void {
+    const decl = this.#declared.get(d.id);
+    const set = this.#settings.get(d.id);
+    d.name = set?.name ?? decl?.name;
+    if (d.name === undefined) delete d.name;
+    const tags = this.#declaredTags(decl);
+    for (const [k, v] of Object.entries(set?.tags ?? {})) tags[k] = v;
+    d.tags = tags;
+  }
+
+  /**
+   * Sets (or, with undefined, clears) the name and labels an operator gave a device;
+   * applied now when the device is known, else when it appears. Returns its state.
+   */
+  setSettings(id: string, settings: DeviceSettings | undefined): DeviceState | undefined {
+    if (settings && (settings.name !== undefined || Object.keys(settings.tags ?? {}).length > 0))
+      this.#settings.set(id, settings);
+    else this.#settings.delete(id);
+    const d = this.#devices.get(id);
+    if (d) this.#applySettings(d);
+    return d && this.#refresh(d);
+  }
+
+  /** Whether the config declares this device (a device or a board). */
+  isDeclared(id: string): boolean {
+    return this.#declared.has(id);
+  }
+
+  /** The config's tag keys of a device (operators cannot override them through the API). */
+  declaredTagKeys(id: string): string[] {
+    return Object.keys(this.#declaredTags(this.#declared.get(id)));
+  }
+
+  /**
+   * Forgets a device that is not declared: its state, sensors, learned intervals, the
+   * connections it published through and its settings. The next reading or
+   * availability message of it makes it a new device. Returns what was known of it.
+   */
+  remove(id: string): DeviceState | undefined {
+    if (this.#declared.has(id)) return undefined;
+    const d = this.#devices.get(id);
+    if (!d) return undefined;
+    this.#devices.delete(id);
+    this.#series.delete(id);
+    this.#sensorCount.delete(id);
+    this.#settings.delete(id);
+    for (const set of this.#byClient.values()) set.delete(id);
+    if (this.#noted.device === id) this.#noted = { clientId: '', device: '' };
+    this.bus.emit('deviceRemoved', id);
     return d;
   }
 
@@ -402,9 +467,16 @@ export class DeviceRegistry {
     return [...this.#devices.values()].map((d) => this.#refresh(d)).sort((a, b) => a.id.localeCompare(b.id));
   }
 
+  /**
+   * The InfluxDB tags of each device: the config's only. Labels set through the API
+   * are for people; as tags they would split a device's history into new series.
+   */
   tagsOf(): Map<string, Record<string, string>> {
     const m = new Map<string, Record<string, string>>();
-    for (const d of this.#devices.values()) if (Object.keys(d.tags).length > 0) m.set(d.id, d.tags);
+    for (const decl of this.#declared.values()) {
+      const tags = this.#declaredTags(decl);
+      if (Object.keys(tags).length > 0) m.set(decl.id, tags);
+    }
     return m;
   }
 }

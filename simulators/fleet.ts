@@ -1,5 +1,5 @@
-import mqtt, { type MqttClient } from 'mqtt';
-import { type Sample, SIM_FORMATS, type SimFormat } from './formats.js';
+import mqtt, { type IClientPublishOptions, type MqttClient } from 'mqtt';
+import { MQTT5_FORMATS, type Sample, SIM_FORMATS, type SimFormat } from './formats.js';
 import { DeviceSignals, type SignalKind } from './signals.js';
 
 export interface FleetOptions {
@@ -11,6 +11,8 @@ export interface FleetOptions {
   format?: SimFormat;
   seed?: number;
   qos?: 0 | 1;
+  /** MQTT protocol version: 4 (3.1.1, the default) or 5; user-properties needs 5 and is 5 by default. */
+  protocol?: 4 | 5;
   sensors?: readonly SignalKind[];
   /** Device ids are <prefix>-0001, <prefix>-0002, ... */
   prefix?: string;
@@ -23,14 +25,28 @@ export interface FleetOptions {
   password?: string;
   /** MQTT connections shared by the devices; default one per device. */
   connections?: number;
+  /** QoS 1 publishes awaiting their PUBACK per connection (default 64). */
+  maxInflight?: number;
 }
 
 export interface FleetStats {
+  /** Publishes written to the socket (handed to it; at most its buffer is not yet on the wire). */
   published: number;
   /** Publishes the broker acknowledged; only at QoS 1 (QoS 0 has no acknowledgement). */
   acked?: number;
   errors: number;
   inDropout: number;
+  /**
+   * Publishes that fell due while their connection could take no more (its socket buffer
+   * full, its QoS 1 window full, or reconnecting): not sent, never queued.
+   */
+  skipped: number;
+  /** Messages per second asked for: devices × rate × messages per sample. */
+  askedRate: number;
+  /** Messages per second written to the socket since the start. */
+  achievedRate: number;
+  /** False when more than 5 % of what fell due was skipped: the asked rate is not reached. */
+  reached: boolean;
 }
 
 export interface FleetHandle {
@@ -40,10 +56,16 @@ export interface FleetHandle {
   stop(): Promise<void>;
 }
 
+interface Connection {
+  client: MqttClient;
+  /** QoS 1 publishes awaiting their PUBACK. */
+  inflight: number;
+}
+
 interface SimDevice {
   id: string;
   signals: DeviceSignals;
-  client: MqttClient;
+  conn: Connection;
   next: number;
   silentUntil: number;
 }
@@ -67,15 +89,40 @@ function describe(err: unknown): string {
 }
 
 const DEFAULT_SENSORS: readonly SignalKind[] = ['temperature', 'humidity', 'pressure'];
+/** Formats that put all of a device's sensors in one message. */
+const ONE_MESSAGE: readonly SimFormat[] = ['multi', 'tasmota', 'zigbee2mqtt'];
 
-/** Runs a fleet of simulated MQTT devices; resolves once every connection is up. */
+/**
+ * Whether a connection takes one more publish of about `bytes` now. Below the socket's
+ * high-water mark the write is buffered and returns true, so the client never parks a
+ * 'drain' listener per publish (MaxListenersExceededWarning) and nothing queues without bound.
+ */
+function canSend(c: Connection, bytes: number, qos: 0 | 1, maxInflight: number): boolean {
+  const { client } = c;
+  if (!client.connected) return false;
+  if (qos > 0 && c.inflight >= maxInflight) return false;
+  const s = client.stream as unknown as { writableLength?: number; writableHighWaterMark?: number };
+  return (s.writableLength ?? 0) + bytes < (s.writableHighWaterMark ?? 16_384);
+}
+
+/**
+ * Runs a fleet of simulated MQTT devices; resolves once every connection is up. It paces
+ * itself: each device publishes on its own schedule, and a publish that falls due while
+ * its connection cannot take it is skipped and counted, so memory stays bounded at any
+ * asked rate and the figures say what reached the socket (and, at QoS 1, the broker).
+ */
 export async function simulateFleet(opts: FleetOptions): Promise<FleetHandle> {
   if (!(opts.devices >= 1) || !(opts.rate > 0)) throw new Error('devices must be >= 1 and rate > 0');
-  const format = SIM_FORMATS[opts.format ?? 'plain'];
+  const formatName = opts.format ?? 'plain';
+  const format = SIM_FORMATS[formatName];
   if (!format) throw new Error(`unknown format ${opts.format}`);
+  const needs5 = MQTT5_FORMATS.includes(formatName);
+  const protocol = opts.protocol ?? (needs5 ? 5 : 4);
+  if (needs5 && protocol !== 5) throw new Error(`format ${formatName} needs MQTT 5 (protocol 5)`);
   const sensors = opts.sensors ?? DEFAULT_SENSORS;
   const seed = opts.seed ?? 1;
   const qos = opts.qos ?? 0;
+  const maxInflight = opts.maxInflight ?? 64;
   const prefix = opts.prefix ?? 'sim';
   const dropoutRate =
     opts.dropouts === false
@@ -84,15 +131,20 @@ export async function simulateFleet(opts: FleetOptions): Promise<FleetHandle> {
         ? 0.002
         : opts.dropouts;
   const nConn = Math.max(1, Math.min(opts.connections ?? opts.devices, opts.devices));
-  const stats = { published: 0, acked: 0, errors: 0, inDropout: 0 };
+  const stats = { published: 0, acked: 0, errors: 0, inDropout: 0, skipped: 0 };
   const width = Math.max(4, String(opts.devices).length);
+  const perSample = ONE_MESSAGE.includes(formatName) ? 1 : sensors.length;
+  const askedRate = opts.devices * opts.rate * perSample;
 
   const connecting = Array.from({ length: nConn }, (_, i) =>
     mqtt.connectAsync(opts.url, {
+      protocolVersion: protocol,
       clientId: `${prefix}-client-${String(i + 1).padStart(width, '0')}-${seed}`,
       clean: true,
       reconnectPeriod: 1000,
       connectTimeout: 10_000,
+      // Nothing is queued while a connection is down: what falls due then is skipped.
+      queueQoSZero: false,
       ...(opts.username ? { username: opts.username, password: opts.password ?? '' } : {}),
     }),
   );
@@ -104,7 +156,13 @@ export async function simulateFleet(opts: FleetOptions): Promise<FleetHandle> {
     await Promise.all(clients.map((c) => c.endAsync(true)));
     throw new FleetConnectError(opts.url, failed.reason);
   }
-  for (const c of clients) c.on('error', () => stats.errors++);
+  const conns: Connection[] = clients.map((client) => {
+    client.on('error', () => stats.errors++);
+    client.on('packetsend', (p) => {
+      if (p.cmd === 'publish') stats.published++;
+    });
+    return { client, inflight: 0 };
+  });
 
   const start = Date.now();
   const period = 1000 / opts.rate;
@@ -113,19 +171,52 @@ export async function simulateFleet(opts: FleetOptions): Promise<FleetHandle> {
     return {
       id: `${prefix}-${String(i + 1).padStart(width, '0')}`,
       signals,
-      client: clients[i % nConn]!,
+      conn: conns[i % nConn]!,
       next: start + signals.random() * period,
       silentUntil: 0,
     };
   });
 
   const tickMs = Math.max(5, Math.min(100, period / 2));
+  // A device catches up on at most 250 ms of samples after a stalled tick (a busy
+  // machine); what it missed beyond that is skipped and counted, not sent in a burst.
+  const catchUp = Math.max(Math.ceil(tickMs / period) + 1, Math.ceil(250 / period));
   let running = true;
+  let stoppedAt: number | undefined;
+  const publish = (d: SimDevice, at: number) => {
+    const samples: Sample[] = sensors.map((kind) => ({
+      kind,
+      sensor: kind,
+      value: d.signals.sample(kind, at),
+    }));
+    for (const m of format(d.id, samples, Math.round(at))) {
+      if (!canSend(d.conn, m.topic.length + m.payload.length + 16, qos, maxInflight)) {
+        stats.skipped++;
+        continue;
+      }
+      const o: IClientPublishOptions = {
+        qos,
+        ...(m.userProperties ? { properties: { userProperties: m.userProperties } } : {}),
+      };
+      if (qos > 0) d.conn.inflight++;
+      const conn = d.conn;
+      d.conn.client.publish(m.topic, m.payload, o, (err) => {
+        if (qos > 0) conn.inflight--;
+        if (err) stats.errors++;
+        else if (qos > 0) stats.acked++;
+      });
+    }
+  };
   const tick = () => {
     if (!running) return;
     const now = Date.now();
     let silent = 0;
     for (const d of devices) {
+      const due = Math.floor((now - d.next) / period) + 1;
+      if (due > catchUp) {
+        stats.skipped += (due - catchUp) * perSample;
+        d.next += (due - catchUp) * period;
+      }
       while (d.next <= now) {
         const at = d.next;
         d.next += period;
@@ -133,18 +224,7 @@ export async function simulateFleet(opts: FleetOptions): Promise<FleetHandle> {
           d.silentUntil = at + 5000 + d.signals.random() * 55_000;
         }
         if (d.silentUntil > at) continue;
-        const samples: Sample[] = sensors.map((kind) => ({
-          kind,
-          sensor: kind,
-          value: d.signals.sample(kind, at),
-        }));
-        for (const m of format(d.id, samples, Math.round(at))) {
-          stats.published++;
-          d.client.publish(m.topic, m.payload, { qos }, (err) => {
-            if (err) stats.errors++;
-            else if (qos > 0) stats.acked++;
-          });
-        }
+        publish(d, at);
       }
       if (d.silentUntil > now) silent++;
     }
@@ -156,12 +236,21 @@ export async function simulateFleet(opts: FleetOptions): Promise<FleetHandle> {
     deviceIds: devices.map((d) => d.id),
     stats: () => {
       const { acked, ...rest } = stats;
-      return qos > 0 ? { ...rest, acked } : rest;
+      const seconds = Math.max(0.001, ((stoppedAt ?? Date.now()) - start) / 1000);
+      const due = stats.published + stats.skipped;
+      return {
+        ...rest,
+        ...(qos > 0 ? { acked } : {}),
+        askedRate,
+        achievedRate: Math.round((stats.published / seconds) * 10) / 10,
+        reached: due === 0 || stats.skipped <= 0.05 * due,
+      };
     },
     async stop() {
       running = false;
+      stoppedAt ??= Date.now();
       clearInterval(timer);
-      await Promise.all(clients.map((c) => c.endAsync(false)));
+      await Promise.all(conns.map((c) => c.client.endAsync(false)));
     },
   };
 }

@@ -1,11 +1,13 @@
-import { SIM_FORMAT_NAMES, type SimFormat } from '../hub/core/simulation.js';
+import { MQTT5_FORMATS, SIM_FORMAT_NAMES, type SimFormat } from '../hub/core/simulation.js';
 import { SIGNAL_UNITS, type SignalKind } from './signals.js';
 
-export { SIM_FORMAT_NAMES, type SimFormat };
+export { MQTT5_FORMATS, SIM_FORMAT_NAMES, type SimFormat };
 
 export interface SimMessage {
   topic: string;
   payload: string;
+  /** MQTT 5 user properties (only formats that need MQTT 5 set them). */
+  userProperties?: Record<string, string>;
 }
 
 export type Sample = { kind: SignalKind; sensor: string; value: number };
@@ -55,6 +57,16 @@ export const SIM_FORMATS = {
     }
     return [{ topic: `zigbee2mqtt/${device}`, payload: JSON.stringify(o) }];
   },
+  /**
+   * MQTT 5: `sensors/<device>/<sensor>` with a bare number, the metadata in user
+   * properties `unit`, `metric` and `ts` (epoch ms).
+   */
+  'user-properties': (device: string, samples: readonly Sample[], ts: number): SimMessage[] =>
+    samples.map((s) => ({
+      topic: `sensors/${device}/${s.sensor}`,
+      payload: String(s.value),
+      userProperties: { unit: SIGNAL_UNITS[s.kind], metric: s.kind, ts: String(ts) },
+    })),
 } as const satisfies Record<SimFormat, FormatWriter>;
 
 /** Tasmota's key for each simulated signal (unknown keys keep their name in the decoder). */

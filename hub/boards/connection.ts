@@ -1,11 +1,11 @@
 import { existsSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { SerialPort } from 'serialport';
 import type { Candidate } from '../../devices/decoder.js';
 import type { BoardConfig } from '../config/boards.js';
 import type { Availability } from '../core/bus.js';
 import { type BoardSession, openSession, type Transport } from './johnny-five.js';
+import { loadSerialPort } from './optional-deps.js';
 import { componentSpec, SensorSampler } from './sensor.js';
 
 export interface ConnectionDeps {
@@ -105,6 +105,7 @@ export class BoardConnection {
       if (!path) throw new Error('no Arduino-like serial port found');
       if (!existsSync(path)) throw new Error(`${path} does not exist`);
       this.path = path;
+      const { SerialPort } = await loadSerialPort();
       transport = new SerialPort({ path, baudRate: this.cfg.baudRate }) as unknown as Transport;
     }
     const session = openSession(transport, {

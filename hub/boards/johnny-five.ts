@@ -8,6 +8,7 @@
 import type { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
 import type { Logger } from 'pino';
+import { boardDepsMissing } from './optional-deps.js';
 
 const require = createRequire(import.meta.url);
 
@@ -27,10 +28,16 @@ let libs: { five: Five; Firmata: FirmataClass } | undefined;
  * (sockets, streams, the MQTT parser) in a slower one. A hub without boards never pays.
  */
 function load(): { five: Five; Firmata: FirmataClass } {
-  libs ??= {
-    five: require('johnny-five') as Five,
-    Firmata: (require('firmata-io') as { Firmata: FirmataClass }).Firmata,
-  };
+  try {
+    libs ??= {
+      five: require('johnny-five') as Five,
+      Firmata: (require('firmata-io') as { Firmata: FirmataClass }).Firmata,
+    };
+  } catch (err) {
+    if ((err as { code?: string }).code === 'MODULE_NOT_FOUND')
+      throw boardDepsMissing(['johnny-five', 'firmata-io'], err);
+    throw err;
+  }
   return libs;
 }
 

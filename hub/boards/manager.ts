@@ -5,6 +5,7 @@ import type { Availability } from '../core/bus.js';
 import type { IngestResult } from '../pipeline/pipeline.js';
 import { BoardConnection } from './connection.js';
 import type { Transport } from './johnny-five.js';
+import { assertBoardDeps } from './optional-deps.js';
 import { findArduinoPort } from './ports.js';
 
 export interface BoardManagerOptions {
@@ -38,6 +39,7 @@ export class BoardManager {
   constructor(private readonly opts: BoardManagerOptions) {}
 
   start(): void {
+    if (this.opts.boards.length > 0) assertBoardDeps(this.opts.boards.some((b) => b.port !== 'virtual'));
     const virtual = this.opts.boards.find((b) => b.port === 'virtual');
     if (virtual && !this.opts.openVirtual)
       throw new Error(

@@ -1,4 +1,4 @@
-import { SerialPort } from 'serialport';
+import { loadSerialPort } from './optional-deps.js';
 
 export interface PortInfo {
   path: string;
@@ -35,6 +35,7 @@ export function whyArduinoLike(p: PortInfo): string | undefined {
 
 /** Serial ports on this machine, Arduino-like ones first. */
 export async function listPorts(): Promise<PortInfo[]> {
+  const { SerialPort } = await loadSerialPort();
   const ports = await SerialPort.list();
   return ports
     .map((p) => {

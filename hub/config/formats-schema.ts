@@ -109,4 +109,9 @@ export const homeAssistantSchema = z.strictObject({
     .string()
     .regex(/^[^#+]+$/)
     .default('homeassistant'),
+  /**
+   * A device without a reading for this long has its discovery configs removed (empty
+   * retained), so Home Assistant deletes its entities; 0: never (removal only).
+   */
+  retireAfter: duration.default(0),
 });

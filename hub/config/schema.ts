@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { LOG_FORMATS } from '../core/logger.js';
 import { PROTOCOL_MAX_PACKET } from '../mqtt/framing.js';
+import { alertsSchema } from './alerts.js';
 import { board, boardSensor, checkBoardSettings, checkBoards } from './boards.js';
 import { duration, id } from './common.js';
 import {
@@ -232,6 +233,8 @@ export const configFields = z.strictObject({
   formats: formatsSchema.default(formatsSchema.parse({})),
   registry: registrySchema.default(registrySchema.parse({})),
   homeassistant: homeAssistantSchema.default(homeAssistantSchema.parse({})),
+  /** Alert rules and where their changes are sent (docs/alerts.md). */
+  alerts: alertsSchema.default(alertsSchema.parse({})),
   /** Where the hub keeps its state (quarantine log, managed InfluxDB unless set). */
   dataDir: z.string().default('./var'),
 });

@@ -39,6 +39,12 @@ export const simulateSchema = z.strictObject({
   qos: z
     .union([z.literal(0), z.literal(1)], { error: (iss) => `expected 0 or 1, got ${shown(iss.input)}` })
     .default(0),
+  /** MQTT protocol version; default 4 (3.1.1), 5 for formats that need it (user-properties). */
+  protocol: z
+    .union([z.literal(4), z.literal(5)], { error: (iss) => `expected 4 or 5, got ${shown(iss.input)}` })
+    .optional(),
+  /** MQTT connections the devices share; default one per device. */
+  connections: whole.optional(),
   /** Progress as JSON lines (the default when stderr is not a terminal). */
   json: z.boolean().default(false),
   /** Comma-separated signal kinds. */

@@ -24,6 +24,8 @@ export interface HubEvents {
   availability: [device: string, state: Availability, ts: number];
   /** Storage confirmed a batch. */
   stored: [count: number];
+  /** An operator removed a device (DELETE /api/devices/:id); its next message makes it new. */
+  deviceRemoved: [device: string];
 }
 
 type Listener<K extends keyof HubEvents> = (...args: HubEvents[K]) => void;

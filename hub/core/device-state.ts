@@ -23,11 +23,23 @@ export interface SensorState {
   intervalSource: 'config' | 'learned' | null;
 }
 
+/** What an operator sets through PATCH /api/devices/:id (kept in <dataDir>/device-settings.json). */
+export interface DeviceSettings {
+  /** The display name; the config's `name` (or the id) when unset. */
+  name?: string;
+  /** Labels shown with the device; added to the config's tags for display, not written to InfluxDB. */
+  tags?: Record<string, string>;
+}
+
 export interface DeviceState {
   id: string;
+  /** The display name: set through the API, else the config's `name`. */
   name?: string | undefined;
   location?: string | undefined;
+  /** The config's tags (also InfluxDB tags) and the labels set through the API. */
   tags: Record<string, string>;
+  /** Declared in the config (devices or boards): removed only by editing the config. */
+  declared?: true;
   source: Reading['source'] | undefined;
   /**
    * waiting: known (declared in config, or restored from storage) but no reading or

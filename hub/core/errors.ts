@@ -12,10 +12,16 @@ export const HUB_ERRORS = {
     'No InfluxDB URL is configured and the influxd binary (Debian package influxdb) is not installed.',
   HUB_INFLUXD_FAILED: 'The managed influxd process did not start or exited.',
   HUB_INFLUX_UNREACHABLE: 'The configured InfluxDB server did not answer.',
+  HUB_START_FAILED:
+    'A part of the hub failed to start for a reason without a code of its own; the message names the part, `cause` holds the error.',
+  HUB_BOARD_DEPS_MISSING:
+    'A board is configured but johnny-five, firmata-io or serialport is not installed (they are optional: npm install johnny-five firmata-io serialport).',
   HUB_BAD_REQUEST: 'An HTTP API request has a missing or invalid parameter.',
   HUB_UNAUTHORIZED:
     'The HTTP route needs a sign-in: Authorization: Bearer <http.token> (or ?token=), or a session from POST /api/login.',
   HUB_NOT_FOUND: 'No such HTTP route, device or sensor.',
+  HUB_CONFLICT:
+    'The HTTP request conflicts with the configuration (e.g. removing a device the config declares).',
   HUB_STREAM_FULL: 'The live stream already serves http.maxStreamClients clients; retry later.',
   HUB_INTERNAL: 'An HTTP request failed inside the hub; the hub log has the details under the request id.',
   HUB_PASSWORD_FILE: 'mqtt.passwordFile cannot be read, or a public listener would have no users.',

@@ -6,8 +6,18 @@
  */
 
 /** Payload formats a simulated device can publish in. */
-export const SIM_FORMAT_NAMES = ['plain', 'json', 'multi', 'tasmota', 'zigbee2mqtt'] as const;
+export const SIM_FORMAT_NAMES = [
+  'plain',
+  'json',
+  'multi',
+  'tasmota',
+  'zigbee2mqtt',
+  'user-properties',
+] as const;
 export type SimFormat = (typeof SIM_FORMAT_NAMES)[number];
+
+/** Formats that need MQTT 5 (their metadata travels in properties). */
+export const MQTT5_FORMATS: readonly SimFormat[] = ['user-properties'];
 
 /** The sensors a simulated device can carry, with the unit each sends in. */
 export const SIGNAL_UNITS = {

@@ -9,6 +9,10 @@ export const topics = {
   /** Retained `online`/`offline`. */
   availability: (device: string) => `hub/devices/${device}/availability`,
   quarantine: (device: string) => `hub/quarantine/${device}`,
+  /** Retained: the latest change of one alert (docs/alerts.md). */
+  alert: (rule: string, device: string, sensor: string) => `hub/alerts/${rule}/${device}/${sensor}`,
+  /** Retained `{"state":"ON"|"OFF","firing":n}` per rule, for Home Assistant's binary sensor. */
+  alertRule: (rule: string) => `hub/alerts/${rule}`,
   /** The hub's own retained `online`/`offline`. */
   status: 'hub/status',
 } as const;

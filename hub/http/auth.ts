@@ -6,7 +6,8 @@ import type { Sessions } from './login.js';
 
 /**
  * Who may call a route. `token` (the default of every route, also of routes added by
- * plugins) needs http.token or a signed-in user; `admin` needs the token or a user with
+ * plugins) needs http.token or a signed-in user, and the admin role for any method but
+ * GET and HEAD; `admin` needs the token or a user with
  * the admin role; `public` carries no data (the dashboard's files, the sign-in form);
  * `health` answers everyone, but only says ok or not without a sign-in.
  */
@@ -67,7 +68,10 @@ export function installAuth(app: FastifyInstance, token: string | undefined, ses
         'HUB_UNAUTHORIZED',
         'sign in (POST /api/login) or send Authorization: Bearer <http.token>',
       );
-    if (access === 'admin' && req.role !== 'admin')
+    // A viewer reads; changing anything (removing or renaming a device, acknowledging an
+    // alert, a silence) is an admin's.
+    const changes = req.method !== 'GET' && req.method !== 'HEAD';
+    if ((access === 'admin' || changes) && req.role !== 'admin')
       throw new HubError('HUB_FORBIDDEN', 'this route needs the admin role');
   });
 }

@@ -1,8 +1,7 @@
-import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { DeviceRegistry } from '../registry.js';
-import type { InfluxHttp } from '../storage/influx-http.js';
-import { notFound, parseParams, text } from './params.js';
+import { type CsvValue, toCsv } from './csv.js';
+import { notFound } from './errors.js';
+import { text } from './params.js';
 import {
   autoEvery,
   bad,
@@ -12,17 +11,8 @@ import {
   parseHistoryQuery,
   parseTime,
   pickSource,
-  type Rollup,
 } from './query.js';
-
-export interface HistoryDeps {
-  registry: DeviceRegistry;
-  influx: InfluxHttp;
-  /** Rollups history may read (storage/retention.ts declaredRollups); see pickSource. */
-  rollups?: readonly Rollup[];
-  /** How far back raw readings are kept (Infinity when unknown). */
-  rawKeepsMs?: number;
-}
+import type { RouteModule } from './route-module.js';
 
 const readingsQuery = z.object({
   device: text('device').optional(),
@@ -31,6 +21,7 @@ const readingsQuery = z.object({
   to: text('to').optional(),
   every: text('every').optional(),
   points: text('points').optional(),
+  format: z.enum(['json', 'csv'], { error: 'format: expected json or csv' }).optional(),
 });
 const trendsQuery = z.object({ from: text('from').optional(), points: text('points').optional() });
 
@@ -38,12 +29,22 @@ const trendsQuery = z.object({ from: text('from').optional(), points: text('poin
 const TREND_LIMITS = { maxRangeMs: 7 * 86_400_000, maxPoints: 60 } as const;
 
 /**
+ * A computed aggregate to 6 significant digits: a mean of 22.54 and 22.54 is
+ * 22.540000000000003 in floating point, and no sensor measures to more digits.
+ */
+export const round6 = (v: unknown) =>
+  typeof v === 'number' && Number.isFinite(v) && v !== 0 ? Number(v.toPrecision(6)) : v;
+
+/** An epoch-ms time for a file name: 20261207T001500Z. */
+const fileTime = (ms: number) => new Date(ms).toISOString().replace(/[-:]|\.\d{3}/g, '');
+
+/**
  * GET /api/readings (one sensor's history, aggregated server side) and GET /api/trends
  * (a short coarse trend of every known sensor, for the overview's sparklines).
  */
-export function registerHistory(app: FastifyInstance, deps: HistoryDeps): void {
-  app.get('/api/readings', async (req) => {
-    const query = parseParams(readingsQuery, req.query);
+export const historyRoutes: RouteModule = (app, deps) => {
+  app.get('/api/readings', { schema: { querystring: readingsQuery } }, async (req, reply) => {
+    const query = req.query;
     const q = parseHistoryQuery(query);
     // The registry is the allow-list: only ids the hub has seen reach InfluxQL. Own
     // keys only: `constructor` is an id, not the sensors object's prototype.
@@ -60,9 +61,36 @@ export function registerHistory(app: FastifyInstance, deps: HistoryDeps): void {
       for (const { time, ...rest } of await deps.influx.rows(
         historyInfluxQL(sensor.metric, part.query, part.source),
       ))
-        points.push({ ts: time as number, ...rest });
+        points.push(
+          rest.mean === undefined
+            ? { ts: time as number, ...rest }
+            : { ts: time as number, ...rest, mean: round6(rest.mean) },
+        );
     }
     const first = parts[0]!.source;
+    if (query.format === 'csv') {
+      const aggregated = q.every > 0;
+      const name = deps.registry.get(q.device)?.name ?? '';
+      const header = ['time', 'ts', 'device', 'name', 'sensor', 'metric', 'unit'];
+      const fields = aggregated ? ['mean', 'min', 'max', 'count'] : ['value'];
+      const rows = points.map((p): CsvValue[] => [
+        new Date(p.ts as number).toISOString(),
+        p.ts as number,
+        q.device,
+        name,
+        q.sensor,
+        sensor.metric,
+        sensor.unit,
+        ...fields.map((f) => p[f] as CsvValue),
+      ]);
+      return reply
+        .header('content-type', 'text/csv; charset=utf-8')
+        .header(
+          'content-disposition',
+          `attachment; filename="${q.device}_${q.sensor}_${fileTime(q.from)}_${fileTime(q.to)}.csv"`,
+        )
+        .send(toCsv([...header, ...fields], rows));
+    }
     return {
       device: q.device,
       sensor: q.sensor,
@@ -78,8 +106,8 @@ export function registerHistory(app: FastifyInstance, deps: HistoryDeps): void {
     };
   });
 
-  app.get('/api/trends', async (req) => {
-    const query = parseParams(trendsQuery, req.query);
+  app.get('/api/trends', { schema: { querystring: trendsQuery } }, async (req) => {
+    const query = req.query;
     const now = Date.now();
     const from = parseTime(query.from ?? '-1h', now) ?? bad('from: expected a time such as -1h');
     if (from >= now) bad('from must be in the past');
@@ -97,8 +125,8 @@ export function registerHistory(app: FastifyInstance, deps: HistoryDeps): void {
         device: s.tags!.device!,
         sensor: s.tags!.sensor!,
         ts: s.values.map((v) => v[0] as number),
-        values: s.values.map((v) => v[1] as number),
+        values: s.values.map((v) => round6(v[1]) as number),
       }));
     return { from, to: now, every, series };
   });
-}
+};

@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { parse as parseCookie, serialize as serializeCookie } from 'cookie';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { HttpRole } from '../config/security-schema.js';
 import { HubError } from '../core/errors.js';
 import type { UserStore } from '../security/users.js';
+import type { RouteModule } from './route-module.js';
 
 export interface LoginOptions {
   users: Pick<UserStore, 'check'>;
@@ -97,7 +98,9 @@ function cookie(reply: FastifyReply, value: string, maxAgeS: number, secure: boo
  * POST /api/login and /api/logout when sign-in is configured, and GET /api/whoami always
  * (public: the dashboard asks it whether to show the sign-in form).
  */
-export function registerLogin(app: FastifyInstance, sessions: Sessions | undefined, secure: boolean): void {
+export const loginRoutes: RouteModule = (app, deps) => {
+  const { sessions } = deps;
+  const secure = deps.secureCookies === true;
   app.get('/api/whoami', { config: { access: 'public' } }, async (req) => ({
     signedIn: req.role !== undefined,
     user: sessions?.of(req)?.user ?? null,
@@ -119,4 +122,4 @@ export function registerLogin(app: FastifyInstance, sessions: Sessions | undefin
     cookie(reply, '', 0, secure);
     return { ok: true };
   });
-}
+};

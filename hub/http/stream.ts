@@ -1,9 +1,8 @@
 import type { ServerResponse } from 'node:http';
-import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { EventBus } from '../core/bus.js';
 import { HubError } from '../core/errors.js';
-import { idParam, parseParams } from './params.js';
+import { idParam } from './params.js';
+import type { RouteModule } from './route-module.js';
 
 export interface StreamOptions {
   /** Clients served at once; one more gets 503 (http.maxStreamClients). */
@@ -32,7 +31,8 @@ const streamQuery = z.object({ device: idParam('device').optional() });
 
 /**
  * GET /api/stream: server-sent events, one `reading` event per canonical reading
- * (optionally only ?device=), plus `availability` and `quarantine` events.
+ * (optionally only ?device=), plus `availability`, `quarantine` and `removed` (a
+ * device removed through the API) events.
  * A client that cannot keep up loses readings rather than growing the hub's memory;
  * it is told how many with a `skipped` event, and it is disconnected when it stays
  * behind for stallMs.
@@ -40,7 +40,9 @@ const streamQuery = z.object({ device: idParam('device').optional() });
  * One set of bus listeners serves every client: each event is turned into its frame
  * once, and a client gets the frames of one message in one write.
  */
-export function registerStream(app: FastifyInstance, bus: EventBus, opts: StreamOptions): void {
+export const streamRoutes: RouteModule = (app, deps) => {
+  const bus = deps.bus;
+  const opts: StreamOptions = { ...deps.stream, maxClients: deps.maxStreamClients ?? 100 };
   const maxBuffered = opts.maxBufferedBytes ?? 1024 * 1024;
   const stallMs = opts.stallMs ?? 30_000;
   const clients = new Set<StreamClient>();
@@ -76,14 +78,18 @@ export function registerStream(app: FastifyInstance, bus: EventBus, opts: Stream
       const text = frame('availability', { device, state, ts });
       for (const c of clients) if (!c.device || c.device === device) send(c, text, 1);
     });
+    bus.on(owner, 'deviceRemoved', (device) => {
+      const text = frame('removed', { device });
+      for (const c of clients) if (!c.device || c.device === device) send(c, text, 1);
+    });
     bus.on(owner, 'quarantine', (e) => {
       const text = frame('quarantine', e);
       for (const c of clients) if (!c.device || c.device === e.device) send(c, text, 1);
     });
   };
 
-  app.get('/api/stream', (req, reply) => {
-    const { device } = parseParams(streamQuery, req.query);
+  app.get('/api/stream', { schema: { querystring: streamQuery } }, (req, reply) => {
+    const { device } = req.query;
     if (clients.size >= opts.maxClients) {
       void reply.header('retry-after', '10');
       throw new HubError(
@@ -113,4 +119,4 @@ export function registerStream(app: FastifyInstance, bus: EventBus, opts: Stream
     res.on('error', close);
     res.on('close', close);
   });
-}
+};

@@ -6,7 +6,7 @@ export class BrokerModule implements HubModule {
   readonly name = 'broker';
   readonly broker: Broker;
 
-  constructor(opts: BrokerOptions) {
+  constructor(private readonly opts: BrokerOptions) {
     this.broker = new Broker(opts);
   }
 
@@ -19,6 +19,14 @@ export class BrokerModule implements HubModule {
   }
 
   health(): ModuleHealth {
-    return { mqtt: { port: this.broker.port, clients: this.broker.connectedClients } };
+    // host and auth let the dashboard's first-run page show a device how to connect.
+    return {
+      mqtt: {
+        host: this.opts.host,
+        port: this.broker.port,
+        auth: this.opts.users.length > 0,
+        clients: this.broker.connectedClients,
+      },
+    };
   }
 }

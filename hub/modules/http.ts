@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { type HttpDeps, startHttp } from '../http/server.js';
+import { type HttpServerOptions, startHttp } from '../http/server.js';
 import type { HubModule } from './module.js';
 
 /** The HTTP API and dashboard; its dependencies are resolved at start (storage opens InfluxDB first). */
@@ -8,7 +8,7 @@ export class HttpModule implements HubModule {
   #app: FastifyInstance | undefined;
   #port = 0;
 
-  constructor(private readonly deps: () => HttpDeps) {}
+  constructor(private readonly deps: () => HttpServerOptions) {}
 
   get port(): number {
     return this.#port;

@@ -1,4 +1,5 @@
 import type { EventBus } from '../core/bus.js';
+import type { DeviceState } from '../core/device-state.js';
 import { topics } from '../core/topics.js';
 import type { HubModule } from './module.js';
 
@@ -25,7 +26,10 @@ export interface OutboundOptions {
   /** In-flight cap per kind (readings, quarantine copies). */
   maxInFlight?: number;
   /** Started first and stopped last: Home Assistant needs a config before the first state. */
-  discovery?: HubModule;
+  discovery?: HubModule & {
+    clear(device: string): Promise<unknown>;
+    refresh(device: DeviceState): Promise<void>;
+  };
 }
 
 /**
@@ -87,6 +91,23 @@ export class OutboundModule implements HubModule {
         .then(this.#quarantineDone, this.#quarantineDone);
     });
     await broker.publish(topics.status, 'online', true);
+  }
+
+  /**
+   * Clears what the hub published retained for a removed device: its availability and
+   * its Home Assistant discovery configs (an empty retained payload deletes a retained
+   * message). Readings and quarantine copies are not retained.
+   */
+  async clearDevice(device: DeviceState): Promise<void> {
+    await Promise.all([
+      this.opts.broker.publish(topics.availability(device.id), '', true),
+      this.opts.discovery?.clear(device.id),
+    ]);
+  }
+
+  /** Announces a renamed device again, so Home Assistant shows its new name. */
+  async refreshDevice(device: DeviceState): Promise<void> {
+    await this.opts.discovery?.refresh(device);
   }
 
   async stop(): Promise<void> {

@@ -27,6 +27,8 @@ export interface StorageDeps {
   quarantine: Pick<Quarantine, 'add'>;
   /** How long stop() waits for InfluxDB to confirm what is queued. */
   drainTimeoutMs?: number;
+  /** A folder the managed influxd's watchdog removes when this process dies without stopping. */
+  removeOnOrphan?: string | undefined;
 }
 
 /**
@@ -77,6 +79,7 @@ export class StorageModule implements HubModule {
       const managed = await startManagedInfluxd({
         ...config.influx.managed,
         log: log.child({ module: 'influxd' }),
+        ...(this.deps.removeOnOrphan ? { removeOnOrphan: this.deps.removeOnOrphan } : {}),
         onRestart: () => {
           metrics.influxdRestarts.inc();
           // A restarted influxd is written to at once (a fresh one needs its database again).

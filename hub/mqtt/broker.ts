@@ -76,8 +76,15 @@ export interface BrokerOptions {
   maxSessionExpirySeconds?: number;
   /** True while storage refuses new readings (the spool is full): MQTT 5 QoS 1/2 publishes get 0x97. */
   storeFull?(): boolean;
-  /** A connection closed (or an MQTT 5 publish refused) for breaking the protocol or a cap, by reason (counted in /metrics). */
+  /** A connection closed for breaking the protocol or a cap, by reason (counted in /metrics). */
   onRefused?(reason: WireViolation | BrokerRefusal): void;
+  /** A publish refused while its connection stays (MQTT 5), or before it is closed (3.1.1 reserved topic), by reason. */
+  onPublishRefused?(reason: PublishRefusal): void;
+  /**
+   * A publish under a topic reserved for the hub, refused before ingest: handed over for
+   * the quarantine (reason reserved_topic), never for the pipeline.
+   */
+  onReservedPublish?(msg: RawMessage): void;
   /** A resend acknowledged without being ingested again. */
   onDuplicate?(qos: 1 | 2): void;
   /** A retained publish not retained because mqtt.maxRetained topics are retained already. */
@@ -112,12 +119,14 @@ export const REASON = {
   PAYLOAD_FORMAT_INVALID: 0x99,
 } as const;
 
-/** Why the broker refused a publish or closed a connection, beside wire violations. */
-export type BrokerRefusal =
-  | 'too_many_awaiting_pubrel'
-  | 'receive_maximum'
-  | 'quota_exceeded'
-  | 'payload_format';
+/** Why the broker closed a connection, beside wire violations. */
+export type BrokerRefusal = 'too_many_awaiting_pubrel' | 'receive_maximum' | 'reserved_topic';
+
+/**
+ * Why the broker refused one publish: a topic reserved for the hub (0x87), storage full
+ * (0x97), a payload that breaks its Payload Format Indicator (0x99).
+ */
+export type PublishRefusal = 'reserved_topic' | 'quota_exceeded' | 'payload_format';
 
 /** Topics only the hub itself may publish: a device must not spoof readings or states. */
 const RESERVED = /^(hub|\$SYS)\//;
@@ -128,6 +137,17 @@ const RESERVED = /^(hub|\$SYS)\//;
  */
 function refused(topic: string): string | undefined {
   return RESERVED.test(topic) ? `${topic}: reserved for the hub` : undefined;
+}
+
+/** A client's publish as the hub takes it, with the MQTT 5 properties decoders read. */
+function rawMessage(client: Client, topic: string, payload: Buffer, packet?: PublishPacket): RawMessage {
+  const msg: RawMessage = { topic, payload, receivedAt: Date.now(), source: 'mqtt', clientId: client.id };
+  const props = packet && publishProperties(packet);
+  if (props) {
+    const { userProperties, contentType, payloadFormatIndicator, messageExpiryInterval } = props;
+    msg.mqtt = { userProperties, contentType, payloadFormatIndicator, messageExpiryInterval };
+  }
+  return msg;
 }
 
 /**
@@ -217,17 +237,33 @@ export class Broker {
     qos: 0 | 1 | 2,
     packet?: PublishPacket,
   ): void | Promise<void> {
-    const msg: RawMessage = { topic, payload, receivedAt: Date.now(), source: 'mqtt', clientId: client.id };
-    const props = packet && publishProperties(packet);
-    if (props) {
-      const { userProperties, contentType, payloadFormatIndicator, messageExpiryInterval } = props;
-      msg.mqtt = { userProperties, contentType, payloadFormatIndicator, messageExpiryInterval };
-    }
+    const msg = rawMessage(client, topic, payload, packet);
     try {
       return this.opts.onMessage(msg, qos);
     } catch (err) {
       this.opts.log.error({ err, topic }, 'ingest failed');
     }
+  }
+
+  /**
+   * A publish under a topic reserved for the hub: counted, and quarantined with its
+   * client id (the quarantine logs it as a warning, at a bounded rate). 3.1.1 then closes
+   * the connection (section 3.3.5 allows no other answer); MQTT 5 answers 0x87 at QoS 1
+   * and 2 and keeps the connection. A v5 QoS 0 publish has no acknowledgement to carry a
+   * reason, and the connection stays too: a DISCONNECT 0x87 would make a client that
+   * reconnects at once (Home Assistant, Zigbee2MQTT) loop through connect and refusal.
+   */
+  #reserved(client: Client, packet: PublishPacket, refusal: string): Error {
+    const { opts } = this;
+    opts.onPublishRefused?.('reserved_topic');
+    if (protocolLevel(client) !== 5) opts.onRefused?.('reserved_topic');
+    const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+    try {
+      opts.onReservedPublish?.(rawMessage(client, packet.topic, payload, packet));
+    } catch (err) {
+      opts.log.error({ err, topic: packet.topic.slice(0, 128) }, 'quarantine of a reserved publish failed');
+    }
+    return new Error(refusal);
   }
 
   /**
@@ -323,7 +359,7 @@ export class Broker {
       return false;
     }
     if (opts.storeFull?.()) {
-      opts.onRefused?.('quota_exceeded');
+      opts.onPublishRefused?.('quota_exceeded');
       refusePublish(client, packet, REASON.QUOTA_EXCEEDED, 'storage is full: retry later');
       return false;
     }
@@ -331,7 +367,7 @@ export class Broker {
     if (props?.payloadFormatIndicator === true) {
       const payload = packet.payload;
       if (Buffer.isBuffer(payload) && !isUtf8(payload)) {
-        opts.onRefused?.('payload_format');
+        opts.onPublishRefused?.('payload_format');
         refusePublish(
           client,
           packet,
@@ -510,7 +546,7 @@ export class Broker {
       clearWillDelay(packet);
       // MQTT 5: refused with PUBACK/PUBREC 0x87, the connection stays; 3.1.1: closed.
       const refusal = refused(packet.topic);
-      if (refusal) return done(new Error(refusal));
+      if (refusal) return done(this.#reserved(client, packet, refusal));
       const denial = this.#denied(client, packet.topic);
       if (denial) {
         access?.denied(denial, { clientId: client.id, topic: packet.topic, qos: packet.qos });

@@ -112,7 +112,7 @@ export async function openListener(
           ? new HubError(
               'HUB_PORT_IN_USE',
               spec.protocol === 'mqtt'
-                ? `MQTT port ${spec.host}:${spec.port} is in use (set mqtt.port or HUB_MQTT_PORT)`
+                ? `MQTT port ${spec.host}:${spec.port} is in use (another process holds it; set mqtt.port)`
                 : `MQTT ${spec.protocol} port ${spec.host}:${spec.port} is in use (set its port in mqtt.listeners)`,
             )
           : err,

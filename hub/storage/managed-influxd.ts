@@ -1,10 +1,12 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { tmpdir } from 'node:os';
+import { relative, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { HubError } from '../core/errors.js';
 import { freePort, portIsFree } from '../core/net.js';
 import { InfluxHttp } from './influx-http.js';
+import { WATCHDOG_SOURCE } from './watchdog.js';
 
 export interface ManagedInfluxdOptions {
   binary: string;
@@ -21,6 +23,11 @@ export interface ManagedInfluxdOptions {
   restart?: boolean;
   /** Called after each restart, once it answers /ping. */
   onRestart?: () => void;
+  /**
+   * A folder under the system's temporary folder that the watchdog removes when this
+   * process dies without stopping influxd (a test hub's own folder).
+   */
+  removeOnOrphan?: string;
 }
 
 export interface ManagedInfluxd {
@@ -153,9 +160,13 @@ bind-address = "127.0.0.1:${rpcPort}"
 }
 
 interface Child {
+  /** The watchdog (watchdog.ts); influxd is its child. */
   proc: ChildProcess;
+  /** influxd's own pid. */
+  pid: number;
   exited: Promise<void>;
   isExited(): boolean;
+  killAll(signal: NodeJS.Signals): void;
 }
 
 /**
@@ -181,8 +192,21 @@ export async function startManagedInfluxd(opts: ManagedInfluxdOptions): Promise<
   const rpcPort = await freePort();
   writeFileSync(confPath, configText(dir, httpPort, rpcPort, opts.maxBodySize, opts.authEnabled));
 
-  // INFLUXDB_* variables would override the config file: leave them out.
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('INFLUXDB_')));
+  // INFLUXDB_* variables would override the config file: leave them out. NODE_OPTIONS
+  // (a test runner's loaders) would only slow the watchdog's start.
+  const env: NodeJS.ProcessEnv = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !k.startsWith('INFLUXDB_') && k !== 'NODE_OPTIONS'),
+  );
+  if (opts.removeOnOrphan) {
+    const rel = relative(tmpdir(), resolve(opts.removeOnOrphan));
+    // Only ever a folder inside the temporary folder: never the user's data.
+    if (!rel || rel.startsWith('..') || resolve(rel) === rel)
+      throw new HubError(
+        'HUB_INFLUXD_FAILED',
+        `removeOnOrphan must be inside ${tmpdir()}: ${opts.removeOnOrphan}`,
+      );
+    env.SENSOR_HUB_REMOVE_ON_ORPHAN = resolve(opts.removeOnOrphan);
+  }
   const logStream = createWriteStream(resolve(dir, 'influxd.log'), { flags: 'a' });
   logStream.on('error', (err) => log.warn({ err: err.message }, 'cannot write influxd.log'));
   const url = `http://127.0.0.1:${httpPort}`;
@@ -200,12 +224,33 @@ export async function startManagedInfluxd(opts: ManagedInfluxdOptions): Promise<
   const spawnOnce = async (): Promise<Child> => {
     // Its own process group: a Ctrl-C in the terminal goes to the hub only, which then
     // writes what it holds and stops influxd itself (otherwise influxd would die first
-    // and the final flush would have nowhere to go).
-    const proc: ChildProcess = spawn(opts.binary, ['-config', confPath], {
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
+    // and the final flush would have nowhere to go). The watchdog's stdin is the pipe
+    // whose end tells it the hub is gone.
+    const proc: ChildProcess = spawn(
+      process.execPath,
+      ['-e', WATCHDOG_SOURCE, '--', opts.binary, '-config', confPath],
+      // Named in ps and /proc/<pid>/cmdline for what it is, not as another node process.
+      { env, stdio: ['pipe', 'pipe', 'pipe', 'pipe'], detached: true, argv0: 'sensor-hub-influxd-watchdog' },
+    );
+    proc.stdin?.on('error', () => undefined);
+    const pidLine = new Promise<number>((resolvePid) => {
+      let text = '';
+      const fd3 = proc.stdio[3] as NodeJS.ReadableStream | null;
+      fd3?.on('data', (chunk: Buffer) => {
+        text += chunk.toString();
+        if (text.includes('\n')) resolvePid(Number(text.trim()));
+      });
+      fd3?.on('end', () => resolvePid(0));
+      fd3?.on('error', () => resolvePid(0));
     });
+    /** The watchdog and influxd together (both in the watchdog's process group). */
+    const killAll = (signal: NodeJS.Signals) => {
+      try {
+        if (proc.pid) process.kill(-proc.pid, signal);
+      } catch {
+        // already gone
+      }
+    };
     let tail = '';
     const keepTail = (chunk: Buffer) => {
       tail = (tail + chunk.toString()).slice(-2000);
@@ -229,7 +274,8 @@ export async function startManagedInfluxd(opts: ManagedInfluxdOptions): Promise<
       ),
     );
     spawnError.catch(() => undefined);
-    if (proc.pid) writeFileSync(pidFile, String(proc.pid));
+    const pid = await pidLine;
+    if (pid > 0) writeFileSync(pidFile, String(pid));
     const ready = (async () => {
       const deadline = Date.now() + (opts.startTimeoutMs ?? 30_000);
       while (Date.now() < deadline && !exited && !stopped) {
@@ -244,10 +290,12 @@ export async function startManagedInfluxd(opts: ManagedInfluxdOptions): Promise<
     try {
       await Promise.race([ready, spawnError]);
     } catch (err) {
-      if (!exited) proc.kill('SIGKILL');
+      if (!exited) killAll('SIGKILL');
+      // Nothing of a failed start outlives it (a spawn that failed has no exit to wait for).
+      if (proc.pid) await exitedP;
       throw err;
     }
-    return { proc, exited: exitedP, isExited: () => exited };
+    return { proc, pid, exited: exitedP, isExited: () => exited, killAll };
   };
 
   const onExit = (code: number | null, signal: string | null) => {
@@ -274,7 +322,7 @@ export async function startManagedInfluxd(opts: ManagedInfluxdOptions): Promise<
           current = { ...child, startedAt: Date.now() };
           running = true;
           restarts++;
-          log.info({ pid: child.proc.pid, restarts }, 'influxd restarted');
+          log.info({ pid: child.pid, restarts }, 'influxd restarted');
           opts.onRestart?.();
         },
         (err: unknown) => {
@@ -296,12 +344,12 @@ export async function startManagedInfluxd(opts: ManagedInfluxdOptions): Promise<
   }
   current = { ...first, startedAt: Date.now() };
   running = true;
-  log.info({ url, pid: first.proc.pid, dataDir: dir }, 'influxd started');
+  log.info({ url, pid: first.pid, dataDir: dir }, 'influxd started');
 
   return {
     url,
     get pid() {
-      return current?.proc.pid ?? 0;
+      return current?.pid ?? 0;
     },
     get restarts() {
       return restarts;
@@ -319,7 +367,7 @@ export async function startManagedInfluxd(opts: ManagedInfluxdOptions): Promise<
       const c = current;
       if (c && !c.isExited()) {
         c.proc.kill('SIGTERM');
-        const timer = setTimeout(() => !c.isExited() && c.proc.kill('SIGKILL'), 10_000);
+        const timer = setTimeout(() => !c.isExited() && c.killAll('SIGKILL'), 10_000);
         await c.exited;
         clearTimeout(timer);
       }

@@ -26,9 +26,13 @@ const pulse =
  * A virtual board wired like a configured one, with modelled signals: a slow
  * temperature wave, humidity that falls as it warms, pressure drifting around
  * 1013 hPa, a light level, and motion, button and switch events now and then.
- * This is what `port: virtual` and `sensor-hub demo` run.
+ * This is what `port: virtual` and `sensor-hub demo` run. With `modelled: false` the
+ * parts are wired as configured but nothing moves them: the values are the test's.
  */
-export function virtualBoardFor(sensors: readonly ModelledSensor[]): VirtualFirmataBoard {
+export function virtualBoardFor(
+  sensors: readonly ModelledSensor[],
+  opts: { modelled?: boolean } = {},
+): VirtualFirmataBoard {
   const signals: Record<string, Signal> = {};
   const i2c: I2cDevice[] = [];
   const oneWire: Record<number, Ds18b20[]> = {};
@@ -99,6 +103,8 @@ export function virtualBoardFor(sensors: readonly ModelledSensor[]): VirtualFirm
       }
     }
   });
+  // Unmodelled, the parts are wired but hold still: a test sets each value itself.
+  if (opts.modelled === false) return new VirtualFirmataBoard({ i2c, oneWire });
   return new VirtualFirmataBoard({ signals, i2c, oneWire, models });
 }
 
@@ -111,4 +117,19 @@ export function openVirtualBoard(board: {
   sensors: readonly ModelledSensor[];
 }): VirtualSerialPort {
   return new VirtualSerialPort(virtualBoardFor(board.sensors), `virtual:${board.id}`);
+}
+
+/**
+ * The opener startHub takes as boards.openVirtual, for boards a test drives: the board
+ * given for a board id is the one the hub talks to on every (re)connect, so its values,
+ * pins and unplug() stay the test's; other `port: virtual` boards get modelled signals.
+ */
+export function virtualBoardOpener(
+  boards: Readonly<Record<string, VirtualFirmataBoard>> | ReadonlyMap<string, VirtualFirmataBoard>,
+): (board: { id: string; sensors: readonly ModelledSensor[] }) => VirtualSerialPort {
+  const byId = boards instanceof Map ? boards : new Map(Object.entries(boards));
+  return (board) => {
+    const own = byId.get(board.id);
+    return own ? new VirtualSerialPort(own, `virtual:${board.id}`) : openVirtualBoard(board);
+  };
 }

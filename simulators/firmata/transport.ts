@@ -17,15 +17,24 @@ export class VirtualSerialPort extends Duplex {
     this.path = path;
     // Bytes arrive on a later turn, as from a real serial line, never inside write().
     let queued: Buffer[] = [];
-    this.#link = board.attach((bytes) => {
-      if (queued.length === 0)
+    this.#link = board.attach(
+      (bytes) => {
+        if (queued.length === 0)
+          setImmediate(() => {
+            const out = Buffer.concat(queued);
+            queued = [];
+            if (this.isOpen) this.push(out);
+          });
+        queued.push(bytes);
+      },
+      // Unplugged: the port goes away under the host, as a USB serial device does.
+      () =>
         setImmediate(() => {
-          const out = Buffer.concat(queued);
-          queued = [];
-          if (this.isOpen) this.push(out);
-        });
-      queued.push(bytes);
-    });
+          if (!this.isOpen) return;
+          this.isOpen = false;
+          this.emit('close');
+        }),
+    );
     process.nextTick(() => {
       this.isOpen = true;
       this.emit('open');

@@ -68,6 +68,8 @@ export class VirtualFirmataBoard {
   #timer: NodeJS.Timeout | undefined;
   #send: ((bytes: Buffer) => void) | undefined;
   #rx: number[] = [];
+  #onUnplug: (() => void) | undefined;
+  #unplugged = false;
   readonly #t0 = Date.now();
   /** Messages sent to the host, for benchmarks and tests. */
   sent = 0;
@@ -95,17 +97,45 @@ export class VirtualFirmataBoard {
     this.#signals[pin] = signal;
   }
 
+  /** The part at an I2C address, to set what it measures (`temperature`, `humidity`, `lux`, ...). */
   i2cDevice<T extends I2cDevice>(address: number): T | undefined {
     return this.#buses.i2cDevice(address) as T | undefined;
   }
 
+  /** True while the board is unplugged. */
+  get unplugged(): boolean {
+    return this.#unplugged;
+  }
+
+  /**
+   * Pulls the USB cable: the host's port closes, and opening it fails until replug().
+   * The hub reports the board offline, and online again after the replug.
+   */
+  unplug(): void {
+    this.#unplugged = true;
+    const lost = this.#onUnplug;
+    this.#detach();
+    lost?.();
+  }
+
+  /** Plugs the cable back in: the host's next attempt to open the port succeeds. */
+  replug(): void {
+    this.#unplugged = false;
+  }
+
   /**
    * Connects a host link. Like an Uno's auto-reset on open, the board then boots:
-   * it announces its version and firmware name.
+   * it announces its version and firmware name. `onUnplug` hears of unplug().
+   * Throws while the board is unplugged, as opening a missing port does.
    */
-  attach(send: (bytes: Buffer) => void): { receive(bytes: Uint8Array): void; detach(): void } {
+  attach(
+    send: (bytes: Buffer) => void,
+    onUnplug?: () => void,
+  ): { receive(bytes: Uint8Array): void; detach(): void } {
+    if (this.#unplugged) throw new Error('the virtual board is unplugged');
     this.#detach();
     this.#send = send;
+    this.#onUnplug = onUnplug;
     this.#reset();
     this.#timer = setInterval(() => this.#tick(), this.#samplingMs);
     this.#timer.unref();
@@ -119,6 +149,7 @@ export class VirtualFirmataBoard {
     this.#buses.reset();
     this.#timer = undefined;
     this.#send = undefined;
+    this.#onUnplug = undefined;
   }
 
   #reset(): void {

@@ -143,7 +143,7 @@ try {
   }
   await tb.shot(page, 'bench-overview');
   const hubRates = (await (await fetch(`${hub.httpUrl}/api/hub`)).json()) as {
-    rates: { readingsPerSec: number };
+    current: { readingsPerSec: number };
   };
 
   const chromiumVersion = execFileSync(CHROMIUM, ['--version'], {
@@ -155,7 +155,7 @@ try {
   const out = [
     'dashboard benchmark',
     `  hardware   ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; node ${process.version}; ${chromiumVersion}`,
-    `  load       ${DEVICES} devices x ${SENSORS} sensors, ${RATE} readings/s offered over MQTT; hub ingest ${hubRates.rates.readingsPerSec.toFixed(0)}/s`,
+    `  load       ${DEVICES} devices x ${SENSORS} sensors, ${RATE} readings/s offered over MQTT; hub ingest ${hubRates.current.readingsPerSec.toFixed(0)}/s`,
     `  page load  (median of ${RUNS}) first contentful paint ${ms(median(loads.map((l) => l.fcp)))}, first useful paint (a live value drawn) ${ms(median(loads.map((l) => l.firstUseful)))}, rows ${loads.at(-1)?.rows}`,
     `             runs: ${loads.map((l) => ms(l.firstUseful)).join(', ')}`,
     `  live       (median of ${RUNS} windows of ${WINDOW_MS / 1000} s) main thread busy ${pct(median(windows.map((w) => w.busy)))} (script ${pct(median(windows.map((w) => w.script)))}, style+layout ${pct(median(windows.map((w) => w.layout)))})`,

@@ -19,6 +19,16 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const SCALE = Number(process.env.BENCH_SCALE ?? 1);
 const ONLY = process.env.BENCH_ONLY?.split(',');
 
+/**
+ * MQTT protocols the QoS 0 and QoS 1 single-value scenarios run with, alternating within
+ * each run (3.1.1 first in odd runs, MQTT 5 first in even ones, so drift of the shared
+ * machine falls on both): `4` (3.1.1), `5` (MQTT 5, no properties), `5+props` (MQTT 5
+ * with a user property unit=Cel on every publish). BENCH_PROTOCOLS=4 runs 3.1.1 alone.
+ */
+type Protocol = '4' | '5' | '5+props';
+const PROTOCOLS = (process.env.BENCH_PROTOCOLS?.split(',') ?? ['4', '5']) as Protocol[];
+const PROTOCOL_NAME: Record<Protocol, string> = { '4': '3.1.1', '5': 'v5', '5+props': 'v5+props' };
+
 interface Scenario {
   name: string;
   qos: 0 | 1;
@@ -41,6 +51,7 @@ async function startPublishers(
   url: string,
   sc: Scenario,
   messages = Math.round(sc.messages * SCALE),
+  protocol: Protocol = '4',
 ): Promise<{ go(): Promise<{ ms: number; cpuUs: number }>; proc: ChildProcess }> {
   const opts: PublisherOptions = {
     url,
@@ -49,6 +60,8 @@ async function startPublishers(
     qos: sc.qos,
     kind: sc.kind,
     window: sc.window,
+    protocol: protocol === '4' ? 4 : 5,
+    userProperties: protocol === '5+props',
   };
   const proc = fork(
     fileURLToPath(new URL('../support/bench-publishers.ts', import.meta.url)),
@@ -125,6 +138,7 @@ async function runHub(
   sc: Scenario,
   database: string,
   before: number,
+  protocol: Protocol = '4',
 ) {
   const dataDir = mkdtempSync(join(os.tmpdir(), 'bench-hub-'));
   // The hub as `npm start` runs it: the compiled CLI (npm run bench builds it first).
@@ -164,11 +178,11 @@ async function runHub(
     // optimized code, as a hub does after its first minute (and its series exist in InfluxDB).
     const warmMessages = Math.round((sc.messages * SCALE) / 3);
     const warmExpected = CLIENTS * warmMessages * sc.readingsPerMessage;
-    const warm = await startPublishers(hub.mqttUrl, sc, warmMessages);
+    const warm = await startPublishers(hub.mqttUrl, sc, warmMessages, protocol);
     await warm.go();
     const warmText = await waitWritten(warmExpected, performance.now());
 
-    const pubs = await startPublishers(hub.mqttUrl, sc);
+    const pubs = await startPublishers(hub.mqttUrl, sc, undefined, protocol);
     const expected = CLIENTS * Math.round(sc.messages * SCALE) * sc.readingsPerMessage;
     const cpu0 = [hub.proc.pid, influxPid].map(cpuSeconds);
     const t0 = performance.now();
@@ -261,7 +275,7 @@ console.log(
     .join('')}node ${START_FLAGS.join(' ')} dist/hub/cli.js start (as npm start runs it)`,
 );
 console.log(
-  `load: ${CLIENTS} publishers in one separate process; ${RUNS} runs per scenario, each a new hub warmed up by a third of the load; medians\n`,
+  `load: ${CLIENTS} publishers in one separate process; ${RUNS} runs per scenario, each a new hub warmed up by a third of the load; medians; single-value scenarios with ${PROTOCOLS.map((p) => PROTOCOL_NAME[p]).join(' and ')} publishers, alternating\n`,
 );
 
 const mosqPort = await freePort();
@@ -278,7 +292,8 @@ try {
     // otherwise take CPU from the next one (seen: influxd at twice its CPU per point).
     const influx = await startTestInfluxd();
     try {
-      const hubRuns: HubRun[] = [];
+      const protocols: Protocol[] = sc.kind === 'single' ? PROTOCOLS : ['4'];
+      const hubRuns = new Map<Protocol, HubRun[]>(protocols.map((p) => [p, []]));
       const mosqRuns: Array<Awaited<ReturnType<typeof runMosquitto>>> = [];
       // One database per scenario, with an unmeasured run first that creates the series:
       // the measured runs write into series that exist, as a hub does in steady state
@@ -288,28 +303,61 @@ try {
       const database = uniqueDb('bench');
       let before = 0;
       for (let i = 0; i <= RUNS; i++) {
-        const r = await runHub(influx.url, influx.proc.pid, (db) => influx.count(db), sc, database, before);
-        before += r.stored;
-        if (i === 0) {
-          console.log(
-            `${sc.name.padEnd(12)} series creation run: ${fmt(r.readingsPerSec)} readings/s, stored ${r.stored}/${r.expected}`,
+        const order = i % 2 === 1 ? protocols : [...protocols].reverse();
+        for (const protocol of i === 0 ? protocols.slice(0, 1) : order) {
+          const r = await runHub(
+            influx.url,
+            influx.proc.pid,
+            (db) => influx.count(db),
+            sc,
+            database,
+            before,
+            protocol,
           );
-          continue;
+          before += r.stored;
+          if (i === 0) {
+            console.log(
+              `${sc.name.padEnd(12)} series creation run: ${fmt(r.readingsPerSec)} readings/s, stored ${r.stored}/${r.expected}`,
+            );
+            continue;
+          }
+          hubRuns.get(protocol)!.push(r);
         }
-        hubRuns.push(r);
-        mosqRuns.push(await runMosquitto(mosqPort, mosq.pid, sc));
+        if (i > 0) mosqRuns.push(await runMosquitto(mosqPort, mosq.pid, sc));
       }
-      const h = (k: keyof HubRun) => median(hubRuns.map((r) => r[k]));
       const m = median(mosqRuns.map((r) => r.msgsPerSec));
-      const lossless = hubRuns.every((r) => r.stored === r.expected);
-      console.log(
-        `${sc.name.padEnd(12)} hub ${fmt(h('readingsPerSec'))} readings/s (${fmt(h('msgsPerSec'))} msg/s) into InfluxDB, ` +
-          `latency p50 ${fmt(h('p50'))} ms p99 ${fmt(h('p99'))} ms, peak RSS ${fmt(h('rssMb'))} MB (runs ${hubRuns.map((r) => fmt(r.rssMb)).join(', ')}), ` +
-          `publishers done after ${fmt(h('publishMs'))} ms, ` +
-          `CPU per message: hub ${h('hubCpuUs').toFixed(1)} µs, publishers ${h('pubCpuUs').toFixed(1)} µs, influxd ${h('influxCpuUs').toFixed(1)} µs, stored ${hubRuns.map((r) => `${r.stored}/${r.expected}`).join(' ')}${lossless ? ' (no loss)' : ' LOSS'}, dropped ${h('dropped')}\n` +
-          `${''.padEnd(12)} mosquitto forwarding ${fmt(m)} msg/s (CPU per message: mosquitto ${median(mosqRuns.map((r) => r.brokerCpuUs)).toFixed(1)} µs, publishers ${median(mosqRuns.map((r) => r.pubCpuUs)).toFixed(1)} µs); hub/mosquitto ${(h('msgsPerSec') / m).toFixed(2)} (run by run: ${hubRuns.map((r, i) => (r.msgsPerSec / mosqRuns[i]!.msgsPerSec).toFixed(2)).join(', ')})` +
-          `  [runs hub msg/s: ${hubRuns.map((r) => fmt(r.msgsPerSec)).join(', ')}; mosquitto: ${mosqRuns.map((r) => fmt(r.msgsPerSec)).join(', ')}]`,
-      );
+      for (const protocol of protocols) {
+        const runs = hubRuns.get(protocol)!;
+        const h = (k: keyof HubRun) => median(runs.map((r) => r[k]));
+        const lossless = runs.every((r) => r.stored === r.expected);
+        const label = protocols.length > 1 ? `${sc.name} ${PROTOCOL_NAME[protocol]}` : sc.name;
+        console.log(
+          `${label.padEnd(12)} hub ${fmt(h('readingsPerSec'))} readings/s (${fmt(h('msgsPerSec'))} msg/s) into InfluxDB, ` +
+            `latency p50 ${fmt(h('p50'))} ms p99 ${fmt(h('p99'))} ms, peak RSS ${fmt(h('rssMb'))} MB (runs ${runs.map((r) => fmt(r.rssMb)).join(', ')}), ` +
+            `publishers done after ${fmt(h('publishMs'))} ms, ` +
+            `CPU per message: hub ${h('hubCpuUs').toFixed(1)} µs, publishers ${h('pubCpuUs').toFixed(1)} µs, influxd ${h('influxCpuUs').toFixed(1)} µs, stored ${runs.map((r) => `${r.stored}/${r.expected}`).join(' ')}${lossless ? ' (no loss)' : ' LOSS'}, dropped ${h('dropped')}\n` +
+            `${''.padEnd(12)} mosquitto forwarding ${fmt(m)} msg/s (3.1.1; CPU per message: mosquitto ${median(mosqRuns.map((r) => r.brokerCpuUs)).toFixed(1)} µs, publishers ${median(mosqRuns.map((r) => r.pubCpuUs)).toFixed(1)} µs); hub/mosquitto ${(h('msgsPerSec') / m).toFixed(2)} (run by run: ${runs.map((r, i) => (r.msgsPerSec / mosqRuns[i]!.msgsPerSec).toFixed(2)).join(', ')})` +
+            `  [runs hub msg/s: ${runs.map((r) => fmt(r.msgsPerSec)).join(', ')}; mosquitto: ${mosqRuns.map((r) => fmt(r.msgsPerSec)).join(', ')}]`,
+        );
+      }
+      // Each protocol against 3.1.1, as measured in the same run: throughput (higher is
+      // better) and the hub's CPU per message (lower is better). "Costs more than 10 %"
+      // means a throughput ratio under 0.90 or a CPU ratio over 1.10.
+      const base = hubRuns.get('4');
+      for (const protocol of protocols) {
+        if (protocol === '4' || !base) continue;
+        const runs = hubRuns.get(protocol)!;
+        const ratio = (k: 'msgsPerSec' | 'hubCpuUs') =>
+          median(runs.map((r) => r[k])) / median(base.map((r) => r[k]));
+        const byRun = (k: 'msgsPerSec' | 'hubCpuUs') =>
+          runs.map((r, i) => (r[k] / base[i]![k]).toFixed(2)).join(', ');
+        const thr = ratio('msgsPerSec');
+        const cpu = ratio('hubCpuUs');
+        console.log(
+          `${`${sc.name} ${PROTOCOL_NAME[protocol]}/3.1.1`.padEnd(12)} throughput ${thr.toFixed(2)} (runs ${byRun('msgsPerSec')}), ` +
+            `hub CPU per message ${cpu.toFixed(2)} (runs ${byRun('hubCpuUs')}): ${thr >= 0.9 && cpu <= 1.1 ? 'within 10 %' : 'COSTS MORE THAN 10 %'}`,
+        );
+      }
     } finally {
       await influx.stop();
     }

@@ -109,7 +109,9 @@ describe('history API', () => {
   it('reports ingest rates and storage state for the health view', async () => {
     const { body } = await get('/api/hub');
     expect(body.influx).toMatchObject({ reachable: true, queued: 0 });
-    expect(body.rates).toHaveProperty('readingsPerSec');
+    expect(body.current).toHaveProperty('readingsPerSec');
+    expect(Array.isArray(body.rates)).toBe(true);
+    expect(body.writeQueue).toEqual({ readings: 0 });
   });
 
   it('serves the built dashboard at / with no outside URLs', async () => {

@@ -40,16 +40,26 @@ describe('startHub modules', () => {
     expect(started).toEqual([
       'quarantine',
       'storage',
+      'device-admin',
       'registry',
       'ingest',
       'broker',
       'outbound',
+      'alerts',
       'boards',
       'http',
       'probe',
     ]);
     const health = (await (await fetch(`${hub.httpUrl}/healthz`)).json()) as Record<string, unknown>;
-    expect(Object.keys(health).sort()).toEqual(['devices', 'influx', 'mqtt', 'ok', 'quarantined', 'spool']);
+    expect(Object.keys(health).sort()).toEqual([
+      'alerts',
+      'devices',
+      'influx',
+      'mqtt',
+      'ok',
+      'quarantined',
+      'spool',
+    ]);
 
     const mqttPort = Number(new URL(hub.mqttUrl).port);
     const httpPort = Number(new URL(hub.httpUrl).port);

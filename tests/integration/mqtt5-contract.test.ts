@@ -182,6 +182,64 @@ describe('3.3 PUBLISH: readings from MQTT 5 clients', () => {
     expect(await values('temperature', 'mosq5')).toEqual([19.5, 20]);
   });
 
+  it("[MQTT-3.3.2.3.7] user properties unit, metric and ts carry a bare number's metadata (mosquitto_pub and mqtt)", async () => {
+    const ts = Date.now() - 60_000;
+    await run('mosquitto_pub', [
+      ...['-V', 'mqttv5', '-p', String(port), '-q', '1', '-t', 'sensors/up5/probe', '-m', '70.7'],
+      ...['-D', 'publish', 'user-property', 'unit', '°F'],
+      ...['-D', 'publish', 'user-property', 'metric', 'temperature'],
+      ...['-D', 'publish', 'user-property', 'ts', new Date(ts).toISOString()],
+    ]);
+    const { c } = await v5('c5-userprops');
+    await c.publishAsync('sensors/up5/probe', '22', {
+      qos: 1,
+      properties: {
+        contentType: 'text/plain',
+        userProperties: { unit: 'Cel', metric: 'temperature', ts: String(ts + 1000) },
+      },
+    });
+    const rows = await eventually(async () => {
+      const r = (await points('temperature', 'up5'))[0]?.values ?? [];
+      return r.length === 2 && r;
+    });
+    expect(rows.map((r) => [Number(r[0]), Math.round(Number(r[1]) * 10) / 10])).toEqual([
+      [ts, 21.5],
+      [ts + 1000, 22],
+    ]);
+  });
+
+  it('[MQTT-3.3.2.3.7] hostile user properties on the wire: a repeated key with two values, __proto__, a huge value', async () => {
+    await run('mosquitto_pub', [
+      ...['-V', 'mqttv5', '-p', String(port), '-q', '1', '-t', 'sensors/uphostile/temperature', '-m', '20'],
+      ...['-D', 'publish', 'user-property', 'unit', 'Cel', '-D', 'publish', 'user-property', 'unit', '°F'],
+    ]);
+    const { c } = await v5('c5-userprops-hostile');
+    const proto: Record<string, string> = { ['__proto__']: 'polluted', unit: '%' };
+    await c.publishAsync('sensors/uphostile/humidity', '41', {
+      qos: 1,
+      properties: { userProperties: proto },
+    });
+    await c.publishAsync('sensors/uphostile/pressure', '1000', {
+      qos: 1,
+      properties: { userProperties: { unit: 'h'.repeat(30_000) } },
+    });
+    const entries = await eventually(() => {
+      const e = hub.quarantine.recent(1000, 'uphostile');
+      return e.length === 2 && e.reverse();
+    });
+    expect(entries.map((e) => [e.topic, e.reason])).toEqual([
+      ['sensors/uphostile/temperature', 'invalid_shape'],
+      ['sensors/uphostile/pressure', 'invalid_shape'],
+    ]);
+    expect(entries[0]!.detail).toMatch(/unit is given 2 times with different values/);
+    expect(entries[1]!.detail).toMatch(/30000 characters long/);
+    // The __proto__ property is an ignored key: the reading is stored, nothing polluted.
+    expect(await eventually(() => values('humidity', 'uphostile').then((v) => v.length > 0 && v))).toEqual([
+      41,
+    ]);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
   it('[MQTT-3.3.2-12] a Topic Alias set by a publish names its topic in the next ones', async () => {
     const d = await raw5('c5-alias');
     await d.send(publish5('sensors/aliased/temperature', '10', { p: props(alias(1)) }));
@@ -233,6 +291,68 @@ describe('3.3 PUBLISH: readings from MQTT 5 clients', () => {
     expect(err?.code).toBe(0x87);
     expect(c.connected).toBe(true);
     await c.publishAsync('sensors/spoofer/temperature', '20', { qos: 1 });
+  });
+
+  it('[MQTT-3.3.5-2] each refused publish under hub/ is quarantined as reserved_topic and counted; QoS 0 keeps the connection', async () => {
+    const metric = async (name: string) => {
+      const text = await (await fetch(`${hub.httpUrl}/metrics`)).text();
+      return Number(new RegExp(`^${name}\\{reason="reserved_topic"\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
+    };
+    const before = await metric('hub_mqtt_publishes_refused_total');
+    const { c } = await v5('c5-spoof-q0');
+    await c.publishAsync('hub/readings/victim/temperature', '99', { qos: 0 });
+    const q2 = await c.publishAsync('hub/devices/victim/availability', 'offline', { qos: 2 }).then(
+      () => undefined,
+      (e: { code?: number }) => e,
+    );
+    expect(q2?.code).toBe(0x87);
+    await run('mosquitto_pub', [
+      '-V',
+      'mqttv5',
+      '-p',
+      String(port),
+      '-i',
+      'mosq-spoof',
+      '-t',
+      '$SYS/x',
+      '-m',
+      'y',
+    ]);
+    const entries = await eventually(() => {
+      const e = hub.quarantine
+        .recent()
+        .filter(
+          (x) => x.reason === 'reserved_topic' && ['c5-spoof-q0', 'mosq-spoof'].includes(x.clientId ?? ''),
+        )
+        .reverse();
+      return e.length === 3 && e;
+    });
+    expect(entries.map((e) => [e.topic, e.clientId, Buffer.from(e.payload, 'base64').toString()])).toEqual([
+      ['hub/readings/victim/temperature', 'c5-spoof-q0', '99'],
+      ['hub/devices/victim/availability', 'c5-spoof-q0', 'offline'],
+      ['$SYS/x', 'mosq-spoof', 'y'],
+    ]);
+    expect(await metric('hub_mqtt_publishes_refused_total')).toBe(before + 3);
+    // The QoS 0 spoof neither reached subscribers nor closed the connection.
+    expect(c.connected).toBe(true);
+    await c.publishAsync('sensors/spoofer/temperature', '21', { qos: 1 });
+  });
+
+  it('[MQTT-3.3.5-2] a 3.1.1 publish under hub/ closes its connection and is quarantined too', async () => {
+    const old = await mqtt.connectAsync(hub.mqttUrl, {
+      clientId: 'c4-spoof',
+      protocolVersion: 4,
+      reconnectPeriod: 0,
+    });
+    clients.push(old);
+    const closed = new Promise<void>((r) => old.once('close', () => r()));
+    old.publish('hub/status', 'offline', { qos: 1 });
+    await closed;
+    await eventually(() =>
+      hub.quarantine.recent().some((e) => e.clientId === 'c4-spoof' && e.reason === 'reserved_topic'),
+    );
+    const text = await (await fetch(`${hub.httpUrl}/metrics`)).text();
+    expect(text).toMatch(/hub_mqtt_connections_refused_total\{reason="reserved_topic"\} [1-9]/);
   });
 });
 

@@ -56,7 +56,9 @@ afterAll(async () => {
 
 function headersOf(res: Response): string {
   const out: string[] = [];
-  res.headers.forEach((v, k) => out.push(`${k}: ${v}`));
+  res.headers.forEach((v, k) => {
+    out.push(`${k}: ${v}`);
+  });
   return out.join('; ');
 }
 

@@ -97,7 +97,17 @@ describe('simulated fleet', () => {
     const lines = q0.stderr.trimEnd().split('\n');
     expect(lines[0]).toBe(`simulating 2 devices at 10 Hz (plain, QoS 0) into mqtt://127.0.0.1:${port}`);
     const last = JSON.parse(lines.at(-1)!) as Record<string, unknown>;
-    expect(Object.keys(last).sort()).toEqual(['done', 'errors', 'inDropout', 'published']);
+    expect(Object.keys(last).sort()).toEqual([
+      'achievedRate',
+      'askedRate',
+      'done',
+      'errors',
+      'inDropout',
+      'published',
+      'reached',
+      'skipped',
+    ]);
+    expect(last).toMatchObject({ askedRate: 60, reached: true, skipped: 0 });
     expect(last.published).toBeGreaterThan(0);
     await eventually(() => hub.registry.get('clisim0-0002'));
 
@@ -118,7 +128,9 @@ describe('simulated fleet', () => {
       { env: { ...env, HUB_MQTT_PORT: new URL(hub.mqttUrl).port }, timeout: 30_000 },
     );
     const lines = stdout.replace(/\r/g, '').trimEnd().split('\n');
-    expect(lines.at(-1)).toMatch(/^done: published \d+ · errors 0 · silent devices \d+$/);
+    expect(lines.at(-1)).toMatch(
+      /^done: published \d+ · [\d.]+\/s of 60\/s asked · errors 0 · silent devices \d+$/,
+    );
     expect(lines.filter((l) => l.startsWith('{'))).toEqual([]);
   });
 });

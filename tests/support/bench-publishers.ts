@@ -13,11 +13,19 @@ export interface PublisherOptions {
   kind: BenchKind;
   /** Messages a client has outstanding at once (unacknowledged for QoS 1, unwritten for QoS 0). */
   window: number;
+  /** MQTT protocol level: 4 (3.1.1, the default) or 5. */
+  protocol?: 4 | 5;
+  /** MQTT 5 only: each publish carries the user property unit=Cel. */
+  userProperties?: boolean;
   /** More client options (username, password, ca for TLS). */
   connect?: Record<string, unknown>;
 }
 
 const opts = JSON.parse(process.argv[2]!) as PublisherOptions;
+const publishOpts =
+  opts.protocol === 5 && opts.userProperties
+    ? { qos: opts.qos, properties: { userProperties: { unit: 'Cel' } } }
+    : { qos: opts.qos };
 
 async function run(client: MqttClient, c: number): Promise<void> {
   let next = 0;
@@ -26,7 +34,7 @@ async function run(client: MqttClient, c: number): Promise<void> {
     const pump = () => {
       while (next < opts.messages && next - done < opts.window) {
         const i = next++;
-        client.publish(topicFor(opts.kind, c, i), payloadFor(opts.kind, i), { qos: opts.qos }, (err) => {
+        client.publish(topicFor(opts.kind, c, i), payloadFor(opts.kind, i), publishOpts, (err) => {
           if (err) return reject(err);
           done++;
           if (done === opts.messages) resolve();
@@ -44,6 +52,7 @@ const clients = await Promise.all(
       clientId: `bench-${process.pid}-${c}`,
       reconnectPeriod: 0,
       keepalive: 600,
+      protocolVersion: opts.protocol ?? 4,
       ...opts.connect,
     }),
   ),

@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import { type Browser, type BrowserContextOptions, chromium, type Page } from 'playwright-core';
 
 /** Debian's Chromium (package `chromium`); playwright-core never downloads a browser of its own. */
 export const CHROMIUM = process.env.HUB_CHROMIUM ?? '/usr/bin/chromium';
@@ -8,7 +8,8 @@ const ARTIFACTS = join(import.meta.dirname, '..', 'artifacts');
 
 export interface TestBrowser {
   browser: Browser;
-  newPage(): Promise<Page>;
+  /** A page at 1280×800 unless told otherwise (e.g. a phone's viewport, a dark colour scheme). */
+  newPage(opts?: BrowserContextOptions): Promise<Page>;
   /** Saves a screenshot to tests/artifacts/<name>.png for a person to look at. */
   shot(page: Page, name: string): Promise<string>;
   close(): Promise<void>;
@@ -38,7 +39,7 @@ export async function launchBrowser(): Promise<TestBrowser> {
   mkdirSync(ARTIFACTS, { recursive: true });
   return {
     browser,
-    newPage: () => browser.newPage({ viewport: { width: 1280, height: 800 } }),
+    newPage: (opts = {}) => browser.newPage({ viewport: { width: 1280, height: 800 }, ...opts }),
     async shot(page, name) {
       const path = join(ARTIFACTS, `${name}.png`);
       await page.screenshot({ path, fullPage: false });

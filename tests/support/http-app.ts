@@ -1,10 +1,14 @@
 // The HTTP API on a real port with an in-memory registry and quarantine and a fake
 // InfluxDB that records the queries it is sent (the unit layer of the API tests).
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { EventBus } from '../../hub/core/bus.js';
 import type { Reading } from '../../hub/core/reading.js';
 import { type HttpDeps, startHttp } from '../../hub/http/server.js';
+import { DeviceAdminModule } from '../../hub/modules/device-admin.js';
 import { createMetrics } from '../../hub/prometheus.js';
 import { Quarantine } from '../../hub/quarantine.js';
 import { DeviceRegistry } from '../../hub/registry.js';
@@ -47,7 +51,16 @@ export async function startTestHttp(
       return [];
     },
   } as unknown as InfluxHttp;
+  const devices = new DeviceAdminModule({
+    dataDir: mkdtempSync(join(tmpdir(), 'hub-http-')),
+    registry,
+    log,
+    clearRetained: async () => undefined,
+    forgetReported: () => undefined,
+  });
+  await devices.start();
   const { app, port } = await startHttp({
+    devices,
     host: '127.0.0.1',
     port: 0,
     token: opts.token,

@@ -169,6 +169,8 @@ interface Node {
   required?: string[];
   items?: Node;
   anyOf?: Node[];
+  /** Values a schema offers as examples (arrays of rules, whose every item needs several keys). */
+  examples?: Json[];
   enum?: Json[];
   const?: Json;
   minimum?: number;
@@ -178,9 +180,14 @@ interface Node {
 }
 
 /** Candidate values of a JSON Schema node, from which a test picks one the schema accepts. */
+/** Keys whose valid values samples() cannot build: a rule needs a name and exactly one condition. */
+const SAMPLES_OF: Record<string, Json[]> = {
+  'alerts.rules': [[{ name: 'hot', match: { metric: 'temperature' }, above: 30 }]],
+};
+
 function samples(n: Node): Json[] {
   const types = new Set(Array.isArray(n.type) ? n.type : n.type ? [n.type] : []);
-  const out: Json[] = [...(n.enum ?? []), ...(n.const !== undefined ? [n.const] : [])];
+  const out: Json[] = [...(n.examples ?? []), ...(n.enum ?? []), ...(n.const !== undefined ? [n.const] : [])];
   for (const alt of n.anyOf ?? []) out.push(...samples(alt));
   if (types.has('boolean')) out.push(true, false);
   if (types.has('integer') || types.has('number')) {
@@ -226,7 +233,7 @@ describe('config from the environment', () => {
         name: `HUB_${path.map((p) => p.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()).join('_')}`,
       };
       // The first sample the schema accepts there that is not the default: the variable must change it.
-      const chosen = samples(node).find((value) => {
+      const chosen = [...(SAMPLES_OF[key.path.join('.')] ?? []), ...samples(node)].find((value) => {
         try {
           const c = parseConfig(nest(key.path, value) as HubConfigInput);
           return JSON.stringify(at(c, key.path)) !== JSON.stringify(at(defaults, key.path));

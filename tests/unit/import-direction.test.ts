@@ -17,10 +17,11 @@ const FOLDERS = ['hub', 'devices', 'simulators', 'dashboards', 'tests', 'scripts
 
 /**
  * The service files allowed to import simulators/: the CLI (`demo`, `simulate`, and
- * `start` for `port: virtual` boards) and the library entry point (its simulateFleet
- * lets users and tests drive a hub with simulated devices).
+ * `start` for `port: virtual` boards), the library entry point (its simulateFleet
+ * lets users and tests drive a hub with simulated devices) and the testing entry point
+ * (virtual boards a test drives).
  */
-const SIMULATOR_ENTRY_POINTS: readonly string[] = ['hub/cli.ts', 'hub/index.ts'];
+const SIMULATOR_ENTRY_POINTS: readonly string[] = ['hub/cli.ts', 'hub/index.ts', 'hub/testing/index.ts'];
 
 interface Edge {
   from: string;

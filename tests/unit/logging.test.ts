@@ -83,6 +83,25 @@ describe('logs', () => {
     });
   });
 
+  it('a flood of publishes under hub/ costs the first lines of a minute and one summary, each one still quarantined', async () => {
+    vi.useFakeTimers();
+    const { log, lines } = capture();
+    const q = new Quarantine(new EventBus(log), log, { logBudget: { perWindow: 5 } });
+    for (let i = 0; i < 500; i++)
+      q.add(
+        msg('hub/status', 'offline', `spoofer-${i}`),
+        undefined,
+        'reserved_topic',
+        'hub/status is reserved',
+      );
+    vi.advanceTimersByTime(60_000);
+    await Promise.resolve();
+    expect(lines.filter((l) => l.reason === 'reserved_topic')).toHaveLength(5);
+    expect(lines.at(-1)).toMatchObject({ suppressed: 495, byKind: { reserved_topic: 495 } });
+    expect(q.counts().reserved_topic).toBe(500);
+    await q.stop();
+  });
+
   it('a device never seen before is announced once; declared and restored devices are not', () => {
     const seen: string[] = [];
     const reg = new DeviceRegistry(new EventBus(pino({ level: 'silent' })), [{ id: 'declared', tags: {} }], {

@@ -4,8 +4,7 @@ import { EventBus } from '../../hub/core/bus.js';
 import type { QuarantineEntry } from '../../hub/core/quarantine-entry.js';
 import type { Reading } from '../../hub/core/reading.js';
 import { topics } from '../../hub/core/topics.js';
-import type { HubModule } from '../../hub/modules/module.js';
-import { OutboundModule } from '../../hub/modules/outbound.js';
+import { OutboundModule, type OutboundOptions } from '../../hub/modules/outbound.js';
 
 const log = pino({ level: 'silent' });
 
@@ -46,7 +45,14 @@ const entry = (device: string): QuarantineEntry => ({
   receivedAt: 0,
 });
 
-function setup(opts: { republish?: boolean; max?: number; listening?: boolean; discovery?: HubModule } = {}) {
+function setup(
+  opts: {
+    republish?: boolean;
+    max?: number;
+    listening?: boolean;
+    discovery?: OutboundOptions['discovery'];
+  } = {},
+) {
   const bus = new EventBus(log);
   const broker = fakeBroker(opts.listening ?? true);
   const skipped = { reading: 0, quarantine: 0 };
@@ -163,6 +169,8 @@ describe('outbound module', () => {
         stop: () => {
           order.push(`discovery stop, readings listeners: ${s.bus.listenerCount('readings')}`);
         },
+        clear: async () => [],
+        refresh: async () => undefined,
       },
     });
     await started(s);

@@ -42,6 +42,10 @@ export class LiveStore {
   received = 0;
   skipped = 0;
   connected = false;
+  /** False until the stream answered once (open or error): "connecting", not "reconnecting". */
+  tried = false;
+  /** True once the device list came from the hub (an empty list then means "no devices yet"). */
+  loaded = false;
 
   async start(): Promise<void> {
     this.#connect();
@@ -67,6 +71,7 @@ export class LiveStore {
       } else this.devices.set(d.id, d);
       this.#dirty.add(d.id);
     }
+    this.loaded = true;
     this.#schedule(true);
     const trends = await trendsP;
     if (trends) {
@@ -94,6 +99,7 @@ export class LiveStore {
     this.#source = es;
     const conn = (up: boolean) => {
       this.connected = up;
+      this.tried = true;
       this.#schedule();
     };
     es.onopen = () => conn(true);
@@ -107,6 +113,10 @@ export class LiveStore {
         this.#mark(a.device);
       }
     });
+    es.addEventListener('removed', (ev) => {
+      const { device } = JSON.parse((ev as MessageEvent<string>).data) as { device: string };
+      this.forget(device);
+    });
     es.addEventListener('quarantine', (ev) => {
       const e = JSON.parse((ev as MessageEvent<string>).data) as QuarantineEntry;
       for (const l of this.#quarantineListeners) l(e);
@@ -118,6 +128,7 @@ export class LiveStore {
 
   #onReading(r: Reading): void {
     this.received++;
+    this.removed.delete(r.device);
     let d = this.devices.get(r.device);
     if (!d) {
       // A sensor id is external: "__proto__" must stay an own key, as in the hub's JSON.
@@ -193,6 +204,26 @@ export class LiveStore {
       },
       now ? 0 : REPAINT_MS,
     );
+  }
+
+  /** Devices removed (here or in another window) since the page loaded; a new reading brings one back. */
+  readonly removed = new Set<string>();
+
+  /** A device removed from the hub: gone from every view now, not at the next reload. */
+  forget(id: string): void {
+    this.removed.add(id);
+    if (!this.devices.delete(id)) return;
+    for (const key of [...this.trends.keys()]) if (key.startsWith(`${id}/`)) this.trends.delete(key);
+    this.#mark(id);
+  }
+
+  /** A device's new name or tags (as the hub answered a change). */
+  update(next: Pick<DeviceState, 'id'> & Partial<DeviceState>): void {
+    const d = this.devices.get(next.id);
+    if (!d) return;
+    if ('name' in next) d.name = next.name;
+    if (next.tags) d.tags = next.tags;
+    this.#mark(next.id);
   }
 
   /** Called at most every REPAINT_MS with the devices that changed. */

@@ -51,8 +51,8 @@ store.subscribe(() => {
     });
   }
   if (signedOut) return;
-  conn.textContent = store.connected ? 'live' : 'reconnecting…';
-  conn.className = `conn ${store.connected ? 'up' : 'down'}`;
+  conn.textContent = store.connected ? 'live' : store.tried ? 'reconnecting…' : 'connecting…';
+  conn.className = `conn ${store.connected ? 'up' : store.tried ? 'down' : ''}`;
 });
 
 function showSignIn(canLogin: boolean): void {

@@ -31,7 +31,7 @@ export function mountQuarantine(root: HTMLElement, store: LiveStore): Unmount {
     counts,
     h(
       'table',
-      { class: 'quarantine' },
+      { class: 'quarantine cards' },
       h(
         'thead',
         {},
@@ -59,14 +59,14 @@ export function mountQuarantine(root: HTMLElement, store: LiveStore): Unmount {
     h(
       'tr',
       { 'data-reason': e.reason },
-      h('td', {}, new Date(e.receivedAt).toLocaleTimeString()),
-      h('td', {}, e.device),
-      h('td', {}, h('code', {}, e.topic)),
-      h('td', {}, h('span', { class: 'reason' }, e.reason)),
-      h('td', {}, e.detail),
+      h('td', { 'data-label': 'Received' }, new Date(e.receivedAt).toLocaleTimeString()),
+      h('td', { 'data-label': 'Device' }, e.device),
+      h('td', { 'data-label': 'Topic' }, h('code', {}, e.topic)),
+      h('td', { 'data-label': 'Reason' }, h('span', { class: 'reason' }, e.reason)),
+      h('td', { 'data-label': 'Detail' }, e.detail),
       h(
         'td',
-        {},
+        { 'data-label': 'Payload' },
         h('code', { class: 'payload' }, showPayload(e.payload)),
         e.truncated ? ` (${e.size} bytes, cut)` : '',
       ),
