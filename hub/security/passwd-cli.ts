@@ -1,4 +1,5 @@
 import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { parsePasswordFile, validUserName, withUser } from './password-file.js';
 import { hashPassword } from './passwords.js';
 
@@ -14,60 +15,93 @@ export interface PasswdArgs {
 /** An error for the person at the command line: printed as it is, exit code 1. */
 export class PasswdError extends Error {}
 
-/** Reads a password from the terminal without echo, or a line from stdin when it is not a terminal. */
-export async function promptPassword(prompt: string): Promise<string> {
-  const stdin = process.stdin;
-  if (!stdin.isTTY) {
-    let text = '';
-    for await (const chunk of stdin) {
-      text += chunk;
-      if (text.includes('\n')) break;
-    }
-    return text.split(/\r?\n/)[0] ?? '';
-  }
-  process.stderr.write(prompt);
-  stdin.setRawMode(true);
-  stdin.resume();
-  stdin.setEncoding('utf8');
-  return new Promise((resolve, reject) => {
-    let typed = '';
-    const onData = (s: string) => {
-      for (const ch of s) {
-        if (ch === '\r' || ch === '\n') {
-          done();
-          resolve(typed);
-          return;
+/** Where passwords come from when they are not on the command line. */
+export interface PasswordInput {
+  /** A person types (no echo): asked twice, so a typing mistake is caught. */
+  confirm: boolean;
+  ask(prompt: string): Promise<string>;
+  /** Lets go of stdin, so the process can end. */
+  close(): void;
+}
+
+/**
+ * The terminal, without echo, when stdin is one; otherwise lines of stdin (a pipe or a
+ * file: `echo "$PW" | sensor-hub passwd FILE USER`), read one at a time through one
+ * reader, so a second line is there for a second question and nothing closes stdin early.
+ */
+export function stdinPasswords(stdin: NodeJS.ReadStream = process.stdin): PasswordInput {
+  if (stdin.isTTY) return terminalPasswords(stdin);
+  const rl = createInterface({ input: stdin, terminal: false, crlfDelay: Number.POSITIVE_INFINITY });
+  const lines = rl[Symbol.asyncIterator]();
+  return {
+    confirm: false,
+    ask: async () => {
+      const line = await lines.next();
+      if (line.done) throw new PasswdError('no password on stdin (give it as a line, or use -b)');
+      return line.value;
+    },
+    close: () => rl.close(),
+  };
+}
+
+/**
+ * Reads lines from a terminal in raw mode: nothing typed is echoed. What was typed past
+ * an Enter (a paste of both answers) is kept for the next question.
+ */
+function terminalPasswords(stdin: NodeJS.ReadStream): PasswordInput {
+  let ahead = '';
+  const ask = (prompt: string) =>
+    new Promise<string>((resolve, reject) => {
+      // Raw before the prompt: a key pressed as the prompt appears is not echoed either.
+      stdin.setRawMode(true);
+      process.stderr.write(prompt);
+      let typed = '';
+      const take = (s: string): boolean => {
+        for (let i = 0; i < s.length; i++) {
+          const ch = s[i]!;
+          if (ch === '\r' || ch === '\n') {
+            ahead = s.slice(s[i + 1] === '\n' && ch === '\r' ? i + 2 : i + 1);
+            done();
+            resolve(typed);
+            return true;
+          }
+          // Ctrl-C, or Ctrl-D on an empty line.
+          if (ch === '\u0003' || (ch === '\u0004' && typed === '')) {
+            done();
+            reject(new PasswdError('cancelled'));
+            return true;
+          }
+          if (ch === '\u007f' || ch === '\b') typed = typed.slice(0, -1);
+          else typed += ch;
         }
-        if (ch === '\u0003') {
-          done();
-          reject(new PasswdError('cancelled'));
-          return;
-        }
-        if (ch === '\u007f' || ch === '\b') typed = typed.slice(0, -1);
-        else typed += ch;
-      }
-    };
-    const done = () => {
-      stdin.off('data', onData);
-      stdin.setRawMode(false);
-      stdin.pause();
-      process.stderr.write('\n');
-    };
-    stdin.on('data', onData);
-  });
+        return false;
+      };
+      const onData = (s: string) => void take(s);
+      const done = () => {
+        stdin.off('data', onData);
+        stdin.setRawMode(false);
+        stdin.pause();
+        process.stderr.write('\n');
+      };
+      const early = ahead;
+      ahead = '';
+      if (take(early)) return;
+      stdin.setEncoding('utf8');
+      stdin.on('data', onData);
+      stdin.resume();
+    });
+  return { confirm: true, ask, close: () => {} };
 }
 
 /**
  * `sensor-hub passwd [-c] [-b] [-D] FILE USER [PASSWORD]`, as mosquitto_passwd: -c
  * creates (or overwrites) the file, -b takes the password from the command line (it
  * then shows in the shell's history and the process list: for scripts), -D deletes
- * the user; otherwise it prompts twice without echo. The file is replaced whole
+ * the user; otherwise it prompts twice without echo (or reads one line of stdin when
+ * that is not a terminal). The file is replaced whole
  * (mode 0600 when created), so the hub never reads half of it.
  */
-export async function passwd(
-  args: PasswdArgs,
-  ask: (prompt: string) => Promise<string> = promptPassword,
-): Promise<string> {
+export async function passwd(args: PasswdArgs, input?: PasswordInput): Promise<string> {
   const { file, user } = args;
   if (!validUserName(user))
     throw new PasswdError(`invalid user name ${JSON.stringify(user)}: no ':' or control characters`);
@@ -89,13 +123,19 @@ export async function passwd(
   } else {
     let password = args.password;
     if (password === undefined) {
-      password = await ask('Password: ');
-      const again = await ask('Reenter password: ');
-      if (password !== again) throw new PasswdError('passwords do not match');
+      const from = input ?? stdinPasswords();
+      try {
+        password = await from.ask('Password: ');
+        if (from.confirm && (await from.ask('Reenter password: ')) !== password)
+          throw new PasswdError('passwords do not match');
+      } finally {
+        if (!input) from.close();
+      }
     }
     if (password.length === 0) throw new PasswdError('empty password');
     next = withUser(lines, user, await hashPassword(password));
-    said = `${exists && !args.create ? 'updated' : 'created'} ${user} in ${file}`;
+    const had = !args.create && parsePasswordFile(lines.join('\n')).users.has(user);
+    said = `${had ? 'updated' : args.create || !exists ? 'created' : 'added'} ${user} in ${file}`;
   }
   const mode = exists && !args.create ? statSync(file).mode & 0o777 : 0o600;
   const tmp = `${file}.${process.pid}.tmp`;

@@ -83,11 +83,15 @@ describe('sensor-hub passwd', () => {
 
   it('prompts twice without -b and refuses a mismatch, a password without -b, a bad user name', async () => {
     const f = join(dir(), 'passwd');
-    const answers = ['one', 'two'];
-    await expect(passwd({ file: f, user: 'a', create: true }, async () => answers.shift()!)).rejects.toThrow(
+    const typed = (answers: string[]) => ({
+      confirm: true,
+      ask: async () => answers.shift()!,
+      close: () => {},
+    });
+    await expect(passwd({ file: f, user: 'a', create: true }, typed(['one', 'two']))).rejects.toThrow(
       /do not match/,
     );
-    await passwd({ file: f, user: 'a', create: true }, async () => 'same');
+    await passwd({ file: f, user: 'a', create: true }, typed(['same', 'same']));
     expect(await verifyPassword('same', parsePasswordFile(readFileSync(f, 'utf8')).users.get('a')!)).toBe(
       true,
     );
