@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { join } from 'node:path';
 import type { Command as CommandType } from 'commander';
 import { ensureProcessFlags } from './config/launch.js';
 import type { HubConfig, HubConfigInput } from './config/schema.js';
@@ -122,8 +123,18 @@ function banner(hub: HubHandle): void {
   const managed = hub.config.influx.url
     ? ''
     : ` (managed; data, and this port for the next starts, in ${hub.config.influx.managed.dataDir})`;
+  const mqtt = hub.mqttListeners.map((l) => l.url).join('\n             ') || hub.mqttUrl;
+  // The try line works as printed: the plain TCP listener if there is one, a user when
+  // anonymous clients are refused, the CA when only TLS listens.
+  const ls = hub.mqttListeners;
+  const l = ls.find((x) => x.protocol === 'mqtt') ?? ls.find((x) => x.protocol === 'mqtts');
+  const host = l ? (l.host === '0.0.0.0' || l.host === '::' ? 'localhost' : l.host) : hub.config.mqtt.host;
+  const port = l?.port ?? new URL(hub.mqttUrl).port;
+  const tls = l?.protocol === 'mqtts' ? ` --cafile ${join(hub.config.dataDir, 'tls', 'ca.crt')}` : '';
+  const user = hub.config.mqtt.allowAnonymous === false ? ' -u <user> -P <password>' : '';
+  const tryLine = `mosquitto_pub -h ${host} -p ${port}${tls}${user} -t sensors/kitchen/temperature -m 21.5`;
   process.stderr.write(
-    `sensor-hub ready\n  MQTT       ${hub.mqttUrl}\n  dashboard  ${hub.httpUrl}/\n  InfluxDB   ${hub.influxUrl}${managed}, database "${hub.config.influx.database}"\n  try        mosquitto_pub -h ${hub.config.mqtt.host} -p ${new URL(hub.mqttUrl).port} -t sensors/kitchen/temperature -m 21.5\n`,
+    `sensor-hub ready\n  MQTT       ${mqtt}\n  dashboard  ${hub.httpUrl}/\n  InfluxDB   ${hub.influxUrl}${managed}, database "${hub.config.influx.database}"\n  try        ${tryLine}\n`,
   );
 }
 

@@ -1,5 +1,4 @@
-import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
+import { existsSync, readFileSync, readSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { parsePasswordFile, validUserName, withUser } from './password-file.js';
 import { hashPassword } from './passwords.js';
 
@@ -25,23 +24,52 @@ export interface PasswordInput {
 }
 
 /**
- * The terminal, without echo, when stdin is one; otherwise lines of stdin (a pipe or a
- * file: `echo "$PW" | sensor-hub passwd FILE USER`), read one at a time through one
- * reader, so a second line is there for a second question and nothing closes stdin early.
+ * The terminal, without echo, when stdin is one; otherwise one line of stdin (a pipe or
+ * a file: `echo "$PW" | sensor-hub passwd FILE USER`).
  */
 export function stdinPasswords(stdin: NodeJS.ReadStream = process.stdin): PasswordInput {
   if (stdin.isTTY) return terminalPasswords(stdin);
-  const rl = createInterface({ input: stdin, terminal: false, crlfDelay: Number.POSITIVE_INFINITY });
-  const lines = rl[Symbol.asyncIterator]();
   return {
     confirm: false,
     ask: async () => {
-      const line = await lines.next();
-      if (line.done) throw new PasswdError('no password on stdin (give it as a line, or use -b)');
-      return line.value;
+      const line = readLineSync(0);
+      if (line === undefined) throw new PasswdError('no password on stdin (give it as a line, or use -b)');
+      return line;
     },
-    close: () => rl.close(),
+    close: () => {},
   };
+}
+
+/**
+ * One line of `fd`, read a byte at a time as the shell's `read` does: whatever follows
+ * stays for the next reader (the next command of a script fed to the shell on stdin, the
+ * next `passwd` of `{ echo a; echo b; } | { passwd f a; passwd f b; }`). Undefined at
+ * the end of input before any byte.
+ */
+export function readLineSync(fd: number): string | undefined {
+  const bytes: number[] = [];
+  const one = Buffer.alloc(1);
+  for (;;) {
+    let n: number;
+    try {
+      n = readSync(fd, one, 0, 1, null);
+    } catch (err) {
+      // A non-blocking pipe with nothing in it yet: wait a little, then read again.
+      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+      continue;
+    }
+    if (n === 0) {
+      if (bytes.length === 0) return undefined;
+      break;
+    }
+    if (one[0] === 0x0a) break;
+    // A line longer than any password is not a password: stop reading, say so.
+    if (bytes.length >= 4096) throw new PasswdError('the line on stdin is too long for a password');
+    bytes.push(one[0]!);
+  }
+  if (bytes.at(-1) === 0x0d) bytes.pop();
+  return Buffer.from(bytes).toString('utf8');
 }
 
 /**

@@ -71,9 +71,19 @@ describe('dashboard sign-in in Chromium', () => {
     expect(await page.evaluate(() => document.cookie)).not.toContain('hub_session');
   });
 
-  it('keeps admin-only routes from a viewer, and bearer tokens working for scripts', async () => {
+  it('keeps admin-only routes and changes from a viewer, and bearer tokens working for scripts', async () => {
     const status = await page.evaluate(async () => (await fetch('/api/quarantine')).status);
     expect(status).toBe(403);
+    // A viewer reads; removing (or renaming) a device is an admin's.
+    const removal = await page.evaluate(async () => {
+      const res = await fetch('/api/devices/porch', { method: 'DELETE' });
+      return { status: res.status, body: await res.json() };
+    });
+    expect(removal).toEqual({
+      status: 403,
+      body: { error: 'HUB_FORBIDDEN', message: 'this route needs the admin role' },
+    });
+    expect(await page.evaluate(async () => (await fetch('/api/devices/porch')).status)).toBe(200);
     const devices = await fetch(`${hub.httpUrl}/api/devices`, {
       headers: { authorization: `Bearer ${TOKEN}` },
     });

@@ -72,6 +72,26 @@ describe('sensor-hub passwd without -b', () => {
     expect(await verifyPassword('admin pass 1', u.get('admin')!)).toBe(false);
   });
 
+  it('takes only its own line: the next command reading the same stdin gets the next one', async () => {
+    const f = join(dir(), 'passwd');
+    await piped(['passwd', '-c', f, 'admin'], 'pw\n');
+    // As a script fed to the shell on stdin, or `{ echo a; echo b; } | { passwd ..; passwd ..; }`.
+    const both = await new Promise<Run>((resolve, reject) => {
+      const cli = `node dist/hub/cli.js passwd '${f}'`;
+      const child = spawn('sh', ['-c', `${cli} a && ${cli} b && cat`], { stdio: ['pipe', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout.on('data', (b: Buffer) => (out += b));
+      child.stderr.on('data', (b: Buffer) => (out += b));
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code, out }));
+      child.stdin.end('pass-of-a\npass-of-b\nleft for cat\n');
+    });
+    expect(both).toEqual({ code: 0, out: `added a in ${f}\nadded b in ${f}\nleft for cat\n` });
+    const u = users(f);
+    expect(await verifyPassword('pass-of-a', u.get('a')!)).toBe(true);
+    expect(await verifyPassword('pass-of-b', u.get('b')!)).toBe(true);
+  });
+
   it('refuses an empty stdin or an empty line with one clear line, and leaves the file as it was', async () => {
     const f = join(dir(), 'passwd');
     await piped(['passwd', '-c', f, 'admin'], 'pw\n');
