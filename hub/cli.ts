@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { join } from 'node:path';
 import type { Command as CommandType } from 'commander';
 import { ensureProcessFlags } from './config/launch.js';
 import type { HubConfig, HubConfigInput } from './config/schema.js';
@@ -25,6 +26,7 @@ const { brokerUrlOf, loadSimulateOptions, SIMULATE_DEFAULTS, SIMULATE_ENV_PREFIX
   './config/simulate.js'
 );
 const { HubError } = await import('./core/errors.js');
+const { redactUrl } = await import('./security/redact.js');
 
 const int = (name: string) => (v: string) => {
   const n = Number(v);
@@ -121,8 +123,18 @@ function banner(hub: HubHandle): void {
   const managed = hub.config.influx.url
     ? ''
     : ` (managed; data, and this port for the next starts, in ${hub.config.influx.managed.dataDir})`;
+  const mqtt = hub.mqttListeners.map((l) => l.url).join('\n             ') || hub.mqttUrl;
+  // The try line works as printed: the plain TCP listener if there is one, a user when
+  // anonymous clients are refused, the CA when only TLS listens.
+  const ls = hub.mqttListeners;
+  const l = ls.find((x) => x.protocol === 'mqtt') ?? ls.find((x) => x.protocol === 'mqtts');
+  const host = l ? (l.host === '0.0.0.0' || l.host === '::' ? 'localhost' : l.host) : hub.config.mqtt.host;
+  const port = l?.port ?? new URL(hub.mqttUrl).port;
+  const tls = l?.protocol === 'mqtts' ? ` --cafile ${join(hub.config.dataDir, 'tls', 'ca.crt')}` : '';
+  const user = hub.config.mqtt.allowAnonymous === false ? ' -u <user> -P <password>' : '';
+  const tryLine = `mosquitto_pub -h ${host} -p ${port}${tls}${user} -t sensors/kitchen/temperature -m 21.5`;
   process.stderr.write(
-    `sensor-hub ready\n  MQTT       ${hub.mqttUrl}\n  dashboard  ${hub.httpUrl}/\n  InfluxDB   ${hub.influxUrl}${managed}, database "${hub.config.influx.database}"\n  try        mosquitto_pub -h ${hub.config.mqtt.host} -p ${new URL(hub.mqttUrl).port} -t sensors/kitchen/temperature -m 21.5\n`,
+    `sensor-hub ready\n  MQTT       ${mqtt}\n  dashboard  ${hub.httpUrl}/\n  InfluxDB   ${hub.influxUrl}${managed}, database "${hub.config.influx.database}"\n  try        ${tryLine}\n`,
   );
 }
 
@@ -190,8 +202,40 @@ program
     const { startHub } = await import('./hub.js');
     const hub = await startHub(config, await virtualBoards(config)).catch(fail);
     stopOnSignal(() => hub.stop());
+    // As Mosquitto: SIGHUP reads the password file again; connections stay.
+    process.on('SIGHUP', () => hub.reloadUsers());
     banner(hub);
   });
+
+program
+  .command('passwd')
+  .description(
+    'add, change (-b: password as argument) or delete (-D) a user of a password file (mqtt.passwordFile)',
+  )
+  .option('-c', 'create the file (overwrites an existing one)')
+  .option('-b', 'batch: the password is the third argument')
+  .option('-D', 'delete the user')
+  .argument('<file>', 'password file')
+  .argument('<user>', 'user name')
+  .argument('[password]', 'the password, with -b')
+  .action(
+    async (
+      file: string,
+      user: string,
+      password: string | undefined,
+      o: { c?: boolean; b?: boolean; D?: boolean },
+    ) => {
+      const { passwd, PasswdError } = await import('./security/passwd-cli.js');
+      try {
+        const said = await passwd({ file, user, password, create: o.c, batch: o.b, delete: o.D });
+        process.stderr.write(`${said}\n`);
+      } catch (err) {
+        if (!(err instanceof PasswdError)) fail(err);
+        process.stderr.write(`error: ${err.message}\n`);
+        process.exit(1);
+      }
+    },
+  );
 
 program
   .command('check-config')
@@ -291,7 +335,7 @@ program
       process.exit(1);
     });
     process.stderr.write(
-      `simulating ${o.devices} devices at ${o.rate} Hz (${o.format}, QoS ${o.qos}${o.protocol === 5 || (o.protocol === undefined && MQTT5_FORMATS.includes(o.format)) ? ', MQTT 5' : ''}) into ${url}\n`,
+      `simulating ${o.devices} devices at ${o.rate} Hz (${o.format}, QoS ${o.qos}${o.protocol === 5 || (o.protocol === undefined && MQTT5_FORMATS.includes(o.format)) ? ', MQTT 5' : ''}) into ${redactUrl(url)}\n`,
     );
     const json = o.json || !process.stderr.isTTY;
     const progress = progressLine(json);

@@ -25,11 +25,16 @@ import type { IngestResult } from './pipeline/pipeline.js';
 import { createMetrics, type HubMetrics } from './prometheus.js';
 import { Quarantine } from './quarantine.js';
 import { DeviceRegistry } from './registry.js';
+import { setUpSecurity } from './security/setup.js';
 import { declaredRollups, rawKeepsMs } from './storage/retention.js';
 
 export interface HubHandle {
   readonly config: HubConfig;
   readonly mqttUrl: string;
+  /** Every MQTT listener with its URL (mqtt://, mqtts://, ws://.../mqtt, wss://.../mqtt). */
+  readonly mqttListeners: ReadonlyArray<{ protocol: string; host: string; port: number; url: string }>;
+  /** Reads mqtt.passwordFile again (what SIGHUP does); connections stay. */
+  reloadUsers(): { ok: boolean; users: number };
   readonly httpUrl: string;
   readonly influxUrl: string;
   readonly bus: EventBus;
@@ -124,10 +129,16 @@ export async function startHub(config: HubConfig, opts: StartOptions = {}): Prom
     forgetReported: (device) => ingest.forgetReported(device),
   });
   const ingest = new IngestModule({ config, bus, metrics, registry, quarantine, store: () => storage.sink });
+  const security = await setUpSecurity(config, ingest, log.child({ module: 'security' }), (reason) =>
+    metrics.mqttDenied.inc({ reason }),
+  );
   const mqtt = new BrokerModule({
     host: config.mqtt.host,
     port: config.mqtt.port,
     users: config.mqtt.users,
+    listeners: security.listeners,
+    access: security.access,
+    limits: config.mqtt.limits,
     log: log.child({ module: 'broker' }),
     onMessage: ingest.onMessage,
     maxPacketBytes: config.mqtt.maxPacketBytes,
@@ -193,6 +204,8 @@ export async function startHub(config: HubConfig, opts: StartOptions = {}): Prom
     host: config.http.host,
     port: config.http.port,
     token: config.http.token,
+    login: { users: security.users, roles: config.http.users, sessionTtl: config.http.sessionTtl },
+    ...(security.httpTls ? { tls: security.httpTls } : {}),
     maxStreamClients: config.http.maxStreamClients,
     log: log.child({ module: 'http' }),
     bus,
@@ -247,8 +260,10 @@ export async function startHub(config: HubConfig, opts: StartOptions = {}): Prom
   let stopping: Promise<void> | undefined;
   return {
     config,
-    mqttUrl: `mqtt://${urlHost(config.mqtt.host)}:${broker.port}`,
-    httpUrl: `http://${urlHost(config.http.host)}:${http.port}`,
+    mqttUrl: listenerUrls(broker.listeners)[0]?.url ?? `mqtt://${urlHost(config.mqtt.host)}:${broker.port}`,
+    mqttListeners: listenerUrls(broker.listeners),
+    reloadUsers: () => security.users.reload(),
+    httpUrl: `${security.httpTls ? 'https' : 'http'}://${urlHost(config.http.host)}:${http.port}`,
     influxUrl: storage.influxUrl,
     bus,
     registry,
@@ -273,3 +288,9 @@ export async function startHub(config: HubConfig, opts: StartOptions = {}): Prom
 
 /** A host as it stands in a URL: IPv6 addresses in brackets. */
 const urlHost = (host: string) => (host.includes(':') ? `[${host}]` : host);
+
+const listenerUrls = (ls: ReadonlyArray<{ protocol: string; host: string; port: number }>) =>
+  ls.map((l) => ({
+    ...l,
+    url: `${l.protocol}://${urlHost(l.host)}:${l.port}${l.protocol.startsWith('ws') ? '/mqtt' : ''}`,
+  }));

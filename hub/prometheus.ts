@@ -207,6 +207,12 @@ export function createMetrics() {
       registers: [registry],
     }),
     // --- MQTT wire (hub/mqtt/) ---
+    mqttDenied: new Counter({
+      name: 'hub_mqtt_denied_total',
+      help: 'MQTT sign-ins, connections, publishes and subscriptions refused by access control or flood limits, by reason',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
     mqttRefused: new Counter({
       name: 'hub_mqtt_connections_refused_total',
       help: 'MQTT connections refused or closed by the hub for breaking the protocol, a cap or its rights, by reason',

@@ -12,6 +12,7 @@ import {
   timeSchema,
 } from './formats-schema.js';
 import { shown } from './messages.js';
+import { httpSecurityFields, mqttSecurityFields } from './security-schema.js';
 
 export { duration, id };
 
@@ -64,6 +65,8 @@ const mqttFields = z.strictObject({
    * broker, never quarantined as unknown_topic.
    */
   ignore: z.array(z.string().min(1)).default(['cmnd/#', 'homeassistant/#', '+/set', '+/+/set']),
+  // users, anonymous access, ACL, listeners, flood limits (security-schema.ts)
+  ...mqttSecurityFields,
 });
 
 const mqtt = mqttFields
@@ -88,6 +91,8 @@ const http = z.strictObject({
   token: z.string().min(16).optional(),
   /** Live-stream (/api/stream) clients at once; one more gets 503 HUB_STREAM_FULL. */
   maxStreamClients: z.number().int().min(1).max(10_000).default(100),
+  // sign-in users with roles, HTTPS (security-schema.ts)
+  ...httpSecurityFields,
 });
 
 const managed = z.strictObject({
@@ -185,6 +190,32 @@ const log = z.strictObject({
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 export const isLoopback = (h: string) => LOOPBACK.test(h);
 
+/**
+ * A listener on a non-loopback address needs a way to sign in: users (mqtt.users or
+ * mqtt.passwordFile) or client certificates as users. Whether the password file holds
+ * anyone is checked at start.
+ */
+function publicListenerProblems(m: z.output<typeof mqttFields>) {
+  const listeners = m.listeners ?? [{ protocol: 'mqtt', host: m.host, useCertCNAsUser: false }];
+  const users = m.users.length > 0 || m.passwordFile !== undefined;
+  const out: Array<{ path: Array<string | number>; message: string }> = [];
+  listeners.forEach((l, i) => {
+    if (isLoopback(l.host) || users || l.useCertCNAsUser) return;
+    out.push(
+      m.listeners
+        ? {
+            path: ['mqtt', 'listeners', i, 'host'],
+            message: `${l.protocol} listener on ${l.host} is not on a loopback address: expected mqtt.passwordFile, mqtt.users or useCertCNAsUser`,
+          }
+        : {
+            path: ['mqtt', 'users'],
+            message: `expected at least one {username, password}, or mqtt.passwordFile: mqtt.host ${m.host} is not a loopback address`,
+          },
+    );
+  });
+  return out;
+}
+
 /** Every section of the config, each validated on its own. */
 export const configFields = z.strictObject({
   mqtt: mqtt.default(mqtt.parse({})),
@@ -225,18 +256,9 @@ const cross = <K extends Section>(uses: readonly K[], check: CrossCheck<K>['chec
  * wrong elsewhere, so a pin used twice is reported together with a bad port.
  */
 export const CROSS_CHECKS: ReadonlyArray<CrossCheck<Section>> = [
-  cross(['mqtt'], (c) =>
-    !isLoopback(c.mqtt.host) && c.mqtt.users.length === 0
-      ? [
-          {
-            path: ['mqtt', 'users'],
-            message: `expected at least one {username, password}: mqtt.host ${c.mqtt.host} is not a loopback address`,
-          },
-        ]
-      : [],
-  ),
+  cross(['mqtt'], (c) => publicListenerProblems(c.mqtt)),
   cross(['http'], (c) =>
-    !isLoopback(c.http.host) && !c.http.token
+    !isLoopback(c.http.host) && !c.http.token && c.http.users.length === 0
       ? [
           {
             path: ['http', 'token'],

@@ -17,12 +17,16 @@ export const HUB_ERRORS = {
   HUB_BOARD_DEPS_MISSING:
     'A board is configured but johnny-five, firmata-io or serialport is not installed (they are optional: npm install johnny-five firmata-io serialport).',
   HUB_BAD_REQUEST: 'An HTTP API request has a missing or invalid parameter.',
-  HUB_UNAUTHORIZED: 'The HTTP route needs http.token: send Authorization: Bearer <token> (or ?token=).',
+  HUB_UNAUTHORIZED:
+    'The HTTP route needs a sign-in: Authorization: Bearer <http.token> (or ?token=), or a session from POST /api/login.',
   HUB_NOT_FOUND: 'No such HTTP route, device or sensor.',
   HUB_CONFLICT:
     'The HTTP request conflicts with the configuration (e.g. removing a device the config declares).',
   HUB_STREAM_FULL: 'The live stream already serves http.maxStreamClients clients; retry later.',
   HUB_INTERNAL: 'An HTTP request failed inside the hub; the hub log has the details under the request id.',
+  HUB_PASSWORD_FILE: 'mqtt.passwordFile cannot be read, or a public listener would have no users.',
+  HUB_TLS_FILES: 'A TLS certificate, key or CA file cannot be read or does not fit the others.',
+  HUB_FORBIDDEN: 'The signed-in user lacks the role the HTTP route needs (admin).',
 } as const;
 
 export type HubErrorCode = keyof typeof HUB_ERRORS;

@@ -1,21 +1,27 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
+import type { HttpRole } from '../config/security-schema.js';
 import { HubError } from '../core/errors.js';
+import type { Sessions } from './login.js';
 
 /**
  * Who may call a route. `token` (the default of every route, also of routes added by
- * plugins) needs http.token; `public` carries no data (the dashboard's files); `health`
- * answers everyone, but only says ok or not without the token.
+ * plugins) needs http.token or a signed-in user, and the admin role for any method but
+ * GET and HEAD; `admin` needs the token or a user with
+ * the admin role; `public` carries no data (the dashboard's files, the sign-in form);
+ * `health` answers everyone, but only says ok or not without a sign-in.
  */
-export type Access = 'token' | 'public' | 'health';
+export type Access = 'token' | 'admin' | 'public' | 'health';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
     access?: Access;
   }
   interface FastifyRequest {
-    /** The request carried http.token (always true when none is configured). */
+    /** The request carried http.token or a live session (always true when neither is configured). */
     authorized: boolean;
+    /** Its role: admin for the bearer token (or when nothing is configured), else the session's. */
+    role: HttpRole | undefined;
   }
 }
 
@@ -45,15 +51,28 @@ export function tokenChecker(token: string): (candidate: string | undefined) => 
  * route's handler passed through this check first. Requests that match no route go
  * to the not-found handler, which says nothing about what exists.
  */
-export function installAuth(app: FastifyInstance, token: string | undefined): void {
+export function installAuth(app: FastifyInstance, token: string | undefined, sessions?: Sessions): void {
   app.decorateRequest('authorized', false);
+  app.decorateRequest('role', undefined);
   const check = token ? tokenChecker(token) : undefined;
+  const open = check === undefined && !sessions?.enabled;
   app.addHook('onRequest', async (req) => {
-    req.authorized = check === undefined || check(presented(req));
-    if (req.authorized || req.is404) return;
+    if (open || check?.(presented(req))) req.role = 'admin';
+    else req.role = sessions?.of(req)?.role;
+    req.authorized = req.role !== undefined;
+    if (req.is404) return;
     const access = req.routeOptions.config?.access ?? 'token';
-    if (access === 'token')
-      throw new HubError('HUB_UNAUTHORIZED', 'send Authorization: Bearer <http.token> (or ?token=)');
+    if (access === 'public' || access === 'health') return;
+    if (!req.authorized)
+      throw new HubError(
+        'HUB_UNAUTHORIZED',
+        'sign in (POST /api/login) or send Authorization: Bearer <http.token>',
+      );
+    // A viewer reads; changing anything (removing or renaming a device, acknowledging an
+    // alert, a silence) is an admin's.
+    const changes = req.method !== 'GET' && req.method !== 'HEAD';
+    if ((access === 'admin' || changes) && req.role !== 'admin')
+      throw new HubError('HUB_FORBIDDEN', 'this route needs the admin role');
   });
 }
 

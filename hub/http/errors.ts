@@ -8,6 +8,7 @@ import type { HttpApp } from './route-module.js';
 export const STATUS: Partial<Record<HubErrorCode, number>> = {
   HUB_BAD_REQUEST: 400,
   HUB_UNAUTHORIZED: 401,
+  HUB_FORBIDDEN: 403,
   HUB_NOT_FOUND: 404,
   HUB_CONFLICT: 409,
   HUB_STREAM_FULL: 503,

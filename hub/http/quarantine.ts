@@ -9,11 +9,18 @@ const quarantineQuery = z.object({
   device: idParam('device').optional(),
 });
 
-/** GET /api/quarantine: counts by reason and the newest entries (optionally of one device). */
+/**
+ * GET /api/quarantine: counts by reason and the newest entries (optionally of one device).
+ * Raw payloads may carry what a device should not have sent: admins only.
+ */
 export const quarantineRoutes: RouteModule = (app, deps) => {
-  app.get('/api/quarantine', { schema: { querystring: quarantineQuery } }, async (req) => {
-    const q = req.query;
-    const limit = Math.min(1000, Math.max(1, Number(q.limit ?? 100)));
-    return { counts: deps.quarantine.counts(), entries: deps.quarantine.recent(limit, q.device) };
-  });
+  app.get(
+    '/api/quarantine',
+    { schema: { querystring: quarantineQuery }, config: { access: 'admin' } },
+    async (req) => {
+      const q = req.query;
+      const limit = Math.min(1000, Math.max(1, Number(q.limit ?? 100)));
+      return { counts: deps.quarantine.counts(), entries: deps.quarantine.recent(limit, q.device) };
+    },
+  );
 };

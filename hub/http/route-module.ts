@@ -15,6 +15,7 @@ import type { HubMetrics } from '../prometheus.js';
 import type { Quarantine } from '../quarantine.js';
 import type { DeviceRegistry } from '../registry.js';
 import type { InfluxHttp } from '../storage/influx-http.js';
+import type { Sessions } from './login.js';
 import type { Rollup } from './query.js';
 import type { RateHistoryOptions } from './rates.js';
 import type { StreamOptions } from './stream.js';
@@ -56,6 +57,10 @@ export interface HttpDeps {
   stream?: Omit<StreamOptions, 'maxClients'>;
   /** Alerts, acknowledgements and silences (hub/modules/alerts.ts). */
   alerts?: AlertsApi;
+  /** Dashboard sign-in sessions (made by the server when http.users are configured). */
+  sessions?: Sessions;
+  /** The session cookie is Secure: the server speaks HTTPS. */
+  secureCookies?: boolean;
 }
 
 /**

@@ -3,6 +3,7 @@ import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fas
 import { HubError } from '../core/errors.js';
 import { installAuth } from './auth.js';
 import { installErrorHandling, notFound } from './errors.js';
+import { type LoginOptions, Sessions } from './login.js';
 import type { HttpDeps, RouteModule } from './route-module.js';
 import { ROUTE_MODULES } from './routes.js';
 
@@ -12,6 +13,10 @@ export interface HttpServerOptions extends HttpDeps {
   host: string;
   port: number;
   token?: string | undefined;
+  /** Dashboard sign-in (http.users with passwords from mqtt.passwordFile). */
+  login?: LoginOptions;
+  /** HTTPS (http.protocol: https). */
+  tls?: { cert: string; key: string; ca?: string };
   /** The route modules to register (default ROUTE_MODULES). */
   routes?: readonly RouteModule[];
   /** Extra routes (the dashboard) register here. */
@@ -27,6 +32,7 @@ export async function createHttpApp(
 ): Promise<FastifyInstance> {
   const app = Fastify({
     logger: false,
+    ...(opts.tls ? { https: opts.tls } : {}),
     forceCloseConnections: true,
     // A URL the router cannot decode (`/%zz`) is the client's mistake; fastify's own
     // answer would echo it.
@@ -39,10 +45,16 @@ export async function createHttpApp(
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 
-  installAuth(app, opts.token);
+  const sessions = opts.login && new Sessions(opts.login);
+  installAuth(app, opts.token, sessions);
   installErrorHandling(app, opts.log);
 
-  for (const routes of opts.routes ?? ROUTE_MODULES) await routes(app, opts);
+  const deps: HttpDeps = {
+    ...opts,
+    ...(sessions ? { sessions } : {}),
+    secureCookies: opts.tls !== undefined,
+  };
+  for (const routes of opts.routes ?? ROUTE_MODULES) await routes(app, deps);
   // Under /api a route that does not exist still needs the token, so a spelling of a
   // real route the router does not match (`/api/devices/`) answers as the real one would.
   app.get('/api/*', async () => notFound('not found'));

@@ -82,6 +82,17 @@ export class IngestModule implements HubModule {
     this.#hot = deps.metrics.hot;
   }
 
+  /**
+   * The device a topic carries readings of, as the decoders read it (the ACL's device
+   * rule): undefined when no format reads the topic, null when one does but names no
+   * single device (Zigbee2MQTT's bridge, Home Assistant discovery).
+   */
+  readonly deviceOf = (topic: string): string | null | undefined => {
+    const levels = topic.split('/');
+    const decoder = this.pipeline.decoderFor(levels);
+    return decoder ? (decoder.deviceOf(levels) ?? null) : undefined;
+  };
+
   start(): void {
     this.#store = this.deps.store();
     const quarantined = this.deps.metrics.quarantined;

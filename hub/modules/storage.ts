@@ -4,6 +4,7 @@ import type { HubConfig } from '../config/schema.js';
 import type { EventBus } from '../core/bus.js';
 import type { HubMetrics } from '../prometheus.js';
 import type { Quarantine } from '../quarantine.js';
+import { splitCredentials } from '../security/redact.js';
 import { InfluxHttp } from '../storage/influx-http.js';
 import { InfluxWriter } from '../storage/influx-writer.js';
 import { type KnownSensor, loadKnownSensors } from '../storage/known-sensors.js';
@@ -90,11 +91,14 @@ export class StorageModule implements HubModule {
       this.#stops.push(['influxd', () => managed.stop()]);
       influxUrl = managed.url;
     }
+    // Credentials in the URL (http://user:pass@host) are used, never shown.
+    const target = splitCredentials(influxUrl);
+    influxUrl = target.url;
     const influx = new InfluxHttp({
       url: influxUrl,
       database: config.influx.database,
-      username: config.influx.username,
-      password: config.influx.password,
+      username: config.influx.username ?? target.username,
+      password: config.influx.password ?? target.password,
     });
     this.#influx = influx;
     this.#influxUrl = influxUrl;

@@ -1,8 +1,9 @@
 import { isUtf8 } from 'node:buffer';
-import { createServer, type Server } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import { HubError } from '../core/errors.js';
 import type { RawMessage } from '../core/raw-message.js';
+import { ClientRate, GatedReader, type RateLimits } from '../security/flood.js';
+import type { BrokerAccess, ConnectionInfo, Principal } from './access.js';
 import {
   type Aedes,
   type Client,
@@ -37,6 +38,7 @@ import {
 import { CommitAcks } from './commit-acks.js';
 import { FlowControl } from './flow-control.js';
 import { PublishFramer, type WireViolation } from './framing.js';
+import { type ListenerSpec, type OpenListener, openListener } from './listeners.js';
 import { fingerprint, RecentPublishes } from './resends.js';
 import { RetainedCap } from './retained-cap.js';
 import { SubscriptionIndex } from './subscriptions.js';
@@ -45,6 +47,12 @@ export interface BrokerOptions {
   host: string;
   port: number;
   users: ReadonlyArray<{ username: string; password: string }>;
+  /** Every listener (mqtt.listeners); default: one plain listener on host:port. */
+  listeners?: readonly ListenerSpec[];
+  /** Users, anonymous access and the ACL (hub/security); when given, `users` is not read. */
+  access?: BrokerAccess;
+  /** Flood limits (mqtt.limits): connections at once, and each client's rates as backpressure. */
+  limits?: RateLimits & { maxConnections: number };
   log: Logger;
   /**
    * Called for every publish from a client, before it is acknowledged: for QoS 1 the
@@ -151,11 +159,16 @@ function rawMessage(client: Client, topic: string, payload: Buffer, packet?: Pub
  */
 export class Broker {
   #aedes: Aedes | undefined;
-  #server: Server | undefined;
+  #listeners: OpenListener[] = [];
   #port = 0;
-  /** Each connection's reader, the handle flow control pauses and resumes. */
-  readonly #readers = new WeakMap<Client, ClientReader>();
-  readonly #flow = new FlowControl<ClientReader>(() => this.#connectedReaders());
+  /** Each connection's reader, the handle flow control and the rate limit pause and resume. */
+  readonly #readers = new WeakMap<Client, GatedReader>();
+  readonly #flow = new FlowControl<GatedReader>(() => this.#connectedReaders());
+  /** What the listener knew of each connection, and who it signed in as. */
+  readonly #conns = new WeakMap<Duplex, ConnectionInfo>();
+  readonly #principals = new WeakMap<Client, Principal>();
+  readonly #rates = new WeakMap<Client, ClientRate>();
+  #open = 0;
   readonly #subs = new SubscriptionIndex();
   readonly #acks: CommitAcks;
   /** Aedes refuses a publish with more topic levels (its maxTopicLevels, read at start). */
@@ -178,6 +191,11 @@ export class Broker {
     return this.#port;
   }
 
+  /** The listeners open now, with their ports. */
+  get listeners(): ReadonlyArray<{ protocol: string; host: string; port: number }> {
+    return this.#listeners.map(({ protocol, host, port }) => ({ protocol, host, port }));
+  }
+
   get connectedClients(): number {
     return this.#aedes?.connectedClients ?? 0;
   }
@@ -197,7 +215,7 @@ export class Broker {
     return this.#subs.hasListeners(prefix);
   }
 
-  *#connectedReaders(): Generator<ClientReader> {
+  *#connectedReaders(): Generator<GatedReader> {
     const aedes = this.#aedes;
     if (!aedes) return;
     const clients = connectedClients(aedes);
@@ -254,8 +272,16 @@ export class Broker {
    * socket's bytes; every other packet reaches Aedes as before.
    */
   #frame(client: Client): void {
-    const reader = new ClientReader(client);
+    const reader = new GatedReader(new ClientReader(client));
     this.#readers.set(client, reader);
+    const limits = this.opts.limits;
+    const rate =
+      limits && (limits.messagesPerSecond > 0 || limits.bytesPerSecond > 0)
+        ? new ClientRate(reader, limits, () =>
+            this.opts.access?.denied('rate_limited', { clientId: client.id }),
+          )
+        : undefined;
+    if (rate) this.#rates.set(client, rate);
     let parse: (bytes: Buffer) => void = () => undefined;
     const framer = new PublishFramer(
       {
@@ -267,7 +293,15 @@ export class Broker {
       { maxPacket: this.opts.maxPacketBytes ?? 256 * 1024, topicAliasMaximum: TOPIC_ALIAS_MAXIMUM },
     );
     this.#framers.set(client, framer);
-    parse = interceptParser(client, (buf) => framer.feed(buf));
+    parse = interceptParser(
+      client,
+      rate
+        ? (buf) => {
+            framer.feed(buf);
+            rate.bytes(buf.length);
+          }
+        : (buf) => framer.feed(buf),
+    );
   }
 
   /** Closes a connection that broke the protocol or a cap [MQTT 3.1.1 section 4.8]. */
@@ -283,12 +317,13 @@ export class Broker {
    * before CONNACK, after a DISCONNECT, a topic Aedes rejects or the hub reserves, or
    * one that must be routed to subscribers.
    */
-  #fastPublish(client: Client, reader: ClientReader, topic: string, payload: Buffer): boolean {
+  #fastPublish(client: Client, reader: GatedReader, topic: string, payload: Buffer): boolean {
     if (!client.connected || client.closed || connectionGone(client)) return false;
     const c0 = topic.charCodeAt(0);
     if (c0 === 36 /* $ */ || topic.includes('+') || topic.includes('#')) return false;
     // What authorizePublish refuses is left to it, so both ways apply one rule.
-    if (refused(topic)) return false;
+    if (refused(topic) || this.#denied(client, topic)) return false;
+    this.#rates.get(client)?.message();
     // More than Aedes's maximum of topic levels needs at least as many characters.
     const maxLevels = this.#maxTopicLevels;
     if (topic.length >= maxLevels && topic.split('/').length > maxLevels) return false;
@@ -297,6 +332,14 @@ export class Broker {
     if (pending) this.#flow.hold(reader, pending);
     else if (this.#flow.overSlice()) this.#flow.yieldAll();
     return true;
+  }
+
+  /** Why the ACL refuses `client` publishing to `topic`, or undefined. */
+  #denied(client: Client, topic: string): string | undefined {
+    const access = this.opts.access;
+    if (!access) return undefined;
+    const who = this.#principals.get(client);
+    return who ? access.publish(who, topic) : 'not_signed_in';
   }
 
   /**
@@ -460,7 +503,35 @@ export class Broker {
     this.#aedes = aedes;
     this.#maxTopicLevels = maxTopicLevels(aedes);
 
-    if (opts.users.length > 0) {
+    const access = opts.access;
+    if (access) {
+      aedes.authenticate = (client, username, password, done) => {
+        const info = this.#conns.get(client.conn) ?? {
+          protocol: 'mqtt' as const,
+          remoteAddress: undefined,
+          certUser: undefined,
+        };
+        access.signIn(info, client.id, username, password ?? undefined).then(
+          (r) => {
+            if (r.ok) {
+              this.#principals.set(client, { user: r.user, clientId: client.id });
+              return done(null, true);
+            }
+            const err = Object.assign(
+              new Error(r.returnCode === 4 ? 'bad username or password' : 'not authorized'),
+              {
+                returnCode: r.returnCode,
+              },
+            );
+            done(err, null);
+          },
+          (err: unknown) => {
+            log.error({ err: (err as Error).message }, 'sign-in failed');
+            done(Object.assign(new Error('server unavailable'), { returnCode: 3 as const }), null);
+          },
+        );
+      };
+    } else if (opts.users.length > 0) {
       const users = new Map(opts.users.map((u) => [u.username, u.password]));
       aedes.authenticate = (_client, username, password, done) => {
         const ok = username !== undefined && users.get(username) === password?.toString();
@@ -476,6 +547,18 @@ export class Broker {
       // MQTT 5: refused with PUBACK/PUBREC 0x87, the connection stays; 3.1.1: closed.
       const refusal = refused(packet.topic);
       if (refusal) return done(this.#reserved(client, packet, refusal));
+      const denial = this.#denied(client, packet.topic);
+      if (denial) {
+        access?.denied(denial, { clientId: client.id, topic: packet.topic, qos: packet.qos });
+        // QoS 0 has no answer: dropped, the connection stays (as Mosquitto does). QoS 1
+        // and 2: MQTT 5 gets PUBACK/PUBREC 0x87, 3.1.1 is disconnected [MQTT-3.3.5-2].
+        if (packet.qos === 0) {
+          dropPublish(packet);
+          return done(null);
+        }
+        return done(new Error(`${packet.topic}: not allowed (${denial})`));
+      }
+      if (packet.qos > 0) this.#rates.get(client)?.message();
       const id = packet.messageId;
       if (
         protocolLevel(client) === 5 &&
@@ -505,8 +588,17 @@ export class Broker {
       this.#recent.touch(c.id);
       opts.onClientConnect?.(c.id);
     });
-    aedes.authorizeSubscribe = (_client, sub, done) => {
+    aedes.authorizeSubscribe = (client, sub, done) => {
       if (sub.topic === PROTO_FILTER_STANDIN) return done(null, null);
+      if (access) {
+        const who = this.#principals.get(client);
+        const why = who ? access.subscribe(who, sub.topic) : 'not_signed_in';
+        if (why) {
+          access.denied(why, { clientId: client.id, filter: sub.topic });
+          // SUBACK 0x80 (MQTT 5: 0x87) for this filter; the others of the packet stand.
+          return done(null, null);
+        }
+      }
       done(null, sub);
     };
     // Only granted filters deliver (a SUBACK code of 0x80 or more is a refusal).
@@ -520,6 +612,7 @@ export class Broker {
     aedes.on('clientDisconnect', (c) => {
       const reader = this.#readers.get(c);
       if (reader) this.#flow.forget(reader);
+      this.#rates.get(c)?.stop();
       this.#subs.disconnected(c.id, isCleanSession(c));
       opts.onClientDisconnect?.(c.id, sentDisconnect(c));
     });
@@ -536,26 +629,28 @@ export class Broker {
     // consumed them in authorizePublish already.
     interceptRouting(aedes, (topic, retain) => this.#subs.mustRoute(topic, retain));
 
-    const server = createServer((conn) => {
-      this.#frame(handleConnection(aedes, conn));
-    });
-    this.#server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (err: NodeJS.ErrnoException) => {
-        reject(
-          err.code === 'EADDRINUSE'
-            ? new HubError(
-                'HUB_PORT_IN_USE',
-                `MQTT port ${opts.host}:${opts.port} is in use (another process holds it; set mqtt.port)`,
-              )
-            : err,
-        );
-      });
-      server.listen(opts.port, opts.host, () => resolve());
-    });
-    const addr = server.address();
-    this.#port = typeof addr === 'object' && addr ? addr.port : opts.port;
-    log.info({ host: opts.host, port: this.#port }, 'MQTT broker listening');
+    const specs = opts.listeners ?? [{ protocol: 'mqtt' as const, host: opts.host, port: opts.port }];
+    const maxConnections = opts.limits?.maxConnections ?? Number.POSITIVE_INFINITY;
+    const onConnection = (stream: Duplex, info: ConnectionInfo) => {
+      if (this.#open >= maxConnections) {
+        access?.denied('max_connections', { remote: info.remoteAddress, listener: info.protocol });
+        stream.destroy();
+        return;
+      }
+      this.#open++;
+      stream.once('close', () => this.#open--);
+      this.#conns.set(stream, info);
+      this.#frame(handleConnection(aedes, stream));
+    };
+    try {
+      for (const spec of specs) this.#listeners.push(await openListener(spec, onConnection));
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
+    this.#port = this.#listeners[0]?.port ?? 0;
+    for (const l of this.#listeners)
+      log.info({ protocol: l.protocol, host: l.host, port: l.port }, 'MQTT broker listening');
   }
 
   /** Publishes on behalf of the hub (no authorization, no ingest). */
@@ -573,12 +668,12 @@ export class Broker {
 
   /** Stops accepting connections, then disconnects every client. */
   async stop(): Promise<void> {
-    const server = this.#server;
+    const listeners = this.#listeners;
     const aedes = this.#aedes;
-    this.#server = undefined;
+    this.#listeners = [];
     this.#aedes = undefined;
-    // server.close() only resolves once every connection ended, and aedes.close() ends them.
-    const closed = server ? new Promise<void>((r) => server.close(() => r())) : Promise.resolve();
+    // A listener's close() only resolves once every connection ended, and aedes.close() ends them.
+    const closed = Promise.all(listeners.map((l) => l.close()));
     if (aedes) await new Promise<void>((r) => aedes.close(() => r()));
     await closed;
   }

@@ -17,6 +17,8 @@ export interface PublisherOptions {
   protocol?: 4 | 5;
   /** MQTT 5 only: each publish carries the user property unit=Cel. */
   userProperties?: boolean;
+  /** More client options (username, password, ca for TLS). */
+  connect?: Record<string, unknown>;
 }
 
 const opts = JSON.parse(process.argv[2]!) as PublisherOptions;
@@ -51,6 +53,7 @@ const clients = await Promise.all(
       reconnectPeriod: 0,
       keepalive: 600,
       protocolVersion: opts.protocol ?? 4,
+      ...opts.connect,
     }),
   ),
 );

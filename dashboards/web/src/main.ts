@@ -1,7 +1,9 @@
 import './style.css';
 import { AlertFeed, firingSummary } from './alerts.js';
+import { apiUrl } from './api.js';
 import type { Unmount } from './dom.js';
 import { LiveStore } from './live.js';
+import { mountLogin, signOut, whoAmI } from './login.js';
 import { DISPLAY_CHOICES, displayUnit, setDisplayUnit } from './units.js';
 import { mountAlerts } from './views/alerts.js';
 import { mountDevice } from './views/device.js';
@@ -44,7 +46,17 @@ for (const [canonical, choices] of Object.entries(DISPLAY_CHOICES)) {
   sel.addEventListener('change', () => setDisplayUnit(canonical, sel.value));
 }
 
+/** Signed out (or the session ended): the header says so instead of "reconnecting…". */
+let signedOut = false;
+let lastAsked = 0;
 store.subscribe(() => {
+  if (!store.connected && !signedOut && Date.now() - lastAsked > 5000) {
+    lastAsked = Date.now();
+    void whoAmI(apiUrl('/api/whoami')).then((w) => {
+      if (!w.signedIn) showSignIn(w.login);
+    });
+  }
+  if (signedOut) return;
   conn.textContent = store.connected ? 'live' : store.tried ? 'reconnecting…' : 'connecting…';
   conn.className = `conn ${store.connected ? 'up' : store.tried ? 'down' : ''}`;
 });
@@ -58,12 +70,32 @@ alerts.subscribe(() => {
   alertCount.className = `alert-count${worst ? ` severity-${worst}` : ''}`;
   alertCount.title = `${count} firing ${count === 1 ? 'alert' : 'alerts'}`;
 });
-alerts.start();
 
-window.addEventListener('hashchange', route);
-route();
-void store.start().then(() => {
-  document.body.dataset.ready = 'true';
+function showSignIn(canLogin: boolean): void {
+  signedOut = true;
+  unmount?.();
+  unmount = undefined;
+  conn.textContent = 'sign in';
+  conn.className = 'conn down';
+  void mountLogin(view, canLogin).then(() => location.reload());
+}
+
+void whoAmI(apiUrl('/api/whoami')).then((me) => {
+  if (!me.signedIn) return showSignIn(me.login);
+  if (me.user !== null) {
+    const out = document.createElement('button');
+    out.id = 'sign-out';
+    out.textContent = `sign out ${me.user}`;
+    out.addEventListener('click', () => void signOut().then(() => location.reload()));
+    conn.after(out);
+  }
+  // Only once signed in: the alert feed would otherwise poll into 401s.
+  alerts.start();
+  window.addEventListener('hashchange', route);
+  route();
+  void store.start().then(() => {
+    document.body.dataset.ready = 'true';
+  });
 });
 // For the benchmark and for debugging from the console.
 (window as unknown as { hubStore: LiveStore }).hubStore = store;
