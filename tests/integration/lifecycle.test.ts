@@ -60,7 +60,8 @@ describe('hub lifecycle', () => {
 
   it('starts while InfluxDB is down and writes the queued readings once it is up', async () => {
     const port = await freePort();
-    const hub = await startTestHub(`http://127.0.0.1:${port}`);
+    // The retry ceiling only sets how soon after InfluxDB is up the backlog goes out.
+    const hub = await startTestHub(`http://127.0.0.1:${port}`, { influx: { maxRetryDelay: 2000 } });
     const client = await mqtt.connectAsync(hub.mqttUrl);
     for (let i = 0; i < 20; i++)
       await client.publishAsync('sensors/early/temperature', String(i), { qos: 1 });
@@ -69,12 +70,12 @@ describe('hub lifecycle', () => {
     expect(health.status).toBe(503);
     const late = await startTestInfluxd(port);
     try {
-      await eventually(async () => (await late.count(hub.database, 'temperature')) === 20, 20_000, 200);
+      await eventually(async () => (await late.count(hub.database, 'temperature')) === 20, 30_000, 200);
     } finally {
       await hub.stop();
       await late.stop();
     }
-  });
+  }, 60_000);
 
   it('survives an InfluxDB restart without losing readings', async () => {
     const other = await startTestInfluxd();
