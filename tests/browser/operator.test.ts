@@ -181,8 +181,10 @@ describe('operator experience in Chromium, at desktop and phone sizes', () => {
           Number(await caption.getAttribute(a)),
         ),
       );
-      // The data spans most of the plot, not a sliver at its right edge.
-      expect((last! - first!) / (to! - from!)).toBeGreaterThan(0.6);
+      // The data spans much of the plot, not a sliver at its right edge (a fixed 1 h range
+      // gives under 0.05 here). The range ends now, so the gap after the last reading grows
+      // with a slow machine: the bound leaves room for that.
+      expect((last! - first!) / (to! - from!)).toBeGreaterThan(0.4);
       expect(await p.locator('button[data-range="auto"].active').count()).toBe(1);
       // The custom fields show this range (to the minute), not the last 24 hours.
       const local = (ts: number) =>
